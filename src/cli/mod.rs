@@ -1,0 +1,353 @@
+//! The command line: flags are parsed (clap), resolved into a [`Settings`] value before any work
+//! starts, then one function per subcommand runs the library and prints. Exit status: 0 when no
+//! error remains, 1 when findings include an error, 2 for a usage or environment error.
+//!
+//! No checks live here; this module only wires the stages and formats their results.
+
+use crate::diag::render::{self, HumanStyle, Summary};
+use crate::diag::{self, Code, Counts, Diagnostic, Policy, Severity};
+use crate::graph::order;
+use crate::pipeline::{self, Input};
+use crate::syntax::emit;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Compile Kubernetes configuration into validated objects and a dependency graph",
+    long_about = "kiln reads Kubernetes configuration from a directory or any Git revision, validates every \
+                  object against the Kubernetes API's schemas (and the CRDs it finds), and reports problems \
+                  with exact file, line and column."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate every object under PATH and report problems like a compiler.
+    Check(CheckArgs),
+    /// Print the objects under PATH as normalised YAML, in a stable order.
+    Build(BuildArgs),
+}
+
+#[derive(Args, Debug)]
+struct InputArgs {
+    /// Directory (or single file) to read.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Read PATH as it is at this Git revision (a branch, tag, sha, HEAD~1...), without a checkout.
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+    /// A file or directory of CustomResourceDefinitions that supply schemas for custom resources.
+    #[arg(long = "crds", value_name = "PATH")]
+    crds: Vec<PathBuf>,
+    /// Files larger than this many bytes are not read.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::source::DEFAULT_MAX_FILE_BYTES)]
+    max_file_size: u64,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Turn a diagnostic code into an error; `warnings` turns every warning into an error.
+    #[arg(long, value_name = "CODE")]
+    deny: Vec<String>,
+    /// Hide a diagnostic code.
+    #[arg(long, value_name = "CODE")]
+    allow: Vec<String>,
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Also show informational notes (skipped Helm charts, non-Kubernetes YAML...).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    output: CheckFormat,
+}
+
+#[derive(Args, Debug)]
+struct BuildArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Output format of the objects.
+    #[arg(long, value_enum, default_value_t = BuildFormat::Yaml)]
+    output: BuildFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How `kiln check` prints diagnostics.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckFormat {
+    Human,
+    Json,
+    Github,
+    Sarif,
+}
+
+/// How `kiln build` prints objects.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildFormat {
+    Yaml,
+    Json,
+}
+
+/// How diagnostics are filtered and shown.
+#[derive(Clone, Debug)]
+pub struct ReportSettings {
+    pub policy: Policy,
+    pub color: bool,
+    pub width: usize,
+    pub show_info: bool,
+}
+
+/// Everything a command needs, resolved from flags and environment before work starts.
+#[derive(Clone, Debug)]
+pub enum Settings {
+    Check {
+        input: Input,
+        report: ReportSettings,
+        format: CheckFormat,
+    },
+    Build {
+        input: Input,
+        report: ReportSettings,
+        format: BuildFormat,
+    },
+}
+
+fn resolve_input(a: &InputArgs) -> Input {
+    let mut input = Input::new(&a.path);
+    input.rev = a.rev.clone();
+    input.crds = a.crds.clone();
+    input.max_file_bytes = a.max_file_size;
+    input
+}
+
+fn resolve_report(a: &ReportArgs, stream_is_terminal: bool) -> Result<ReportSettings, String> {
+    let mut policy = Policy::default();
+    for d in &a.deny {
+        if d == "warnings" {
+            policy.deny_warnings = true;
+        } else {
+            policy.deny.push(d.parse::<Code>()?);
+        }
+    }
+    for code in &a.allow {
+        policy.allow.push(code.parse::<Code>()?);
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match a.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stream_is_terminal && !no_color,
+    };
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
+    Ok(ReportSettings {
+        policy,
+        color,
+        width,
+        show_info: a.verbose,
+    })
+}
+
+fn resolve(cli: Cli) -> Result<Settings, String> {
+    Ok(match cli.command {
+        Command::Check(a) => Settings::Check {
+            input: resolve_input(&a.input),
+            report: resolve_report(&a.report, std::io::stdout().is_terminal())?,
+            format: a.output,
+        },
+        Command::Build(a) => Settings::Build {
+            input: resolve_input(&a.input),
+            report: resolve_report(&a.report, std::io::stderr().is_terminal())?,
+            format: a.output,
+        },
+    })
+}
+
+/// Runs kiln with the process arguments.
+pub fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+/// Runs kiln with the given arguments (the first is the program name).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let settings = match resolve(cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kiln: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match settings {
+        Settings::Check {
+            input,
+            report,
+            format,
+        } => check(&input, &report, format),
+        Settings::Build {
+            input,
+            report,
+            format,
+        } => build(&input, &report, format),
+    }
+}
+
+/// Writes to stdout, treating a closed pipe (`kiln build | head`) as the end of output.
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn visible(diags: &[Diagnostic], report: &ReportSettings) -> Vec<Diagnostic> {
+    diags
+        .iter()
+        .filter(|d| report.show_info || d.severity != Severity::Info)
+        .cloned()
+        .collect()
+}
+
+fn exit_for(counts: Counts) -> ExitCode {
+    if counts.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn check(input: &Input, report: &ReportSettings, format: CheckFormat) -> ExitCode {
+    let compiled = match pipeline::compile(input) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kiln: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut diags = compiled.diagnostics.clone();
+    report.policy.apply(&mut diags);
+    diag::normalise(&mut diags);
+    let counts = Counts::of(&diags);
+    let summary = Summary {
+        files: compiled.files,
+        objects: compiled.objects.len(),
+        counts,
+    };
+    let text = match format {
+        CheckFormat::Human => {
+            let shown = visible(&diags, report);
+            let mut s = render::human(
+                &shown,
+                &compiled.sources,
+                HumanStyle {
+                    color: report.color,
+                    width: report.width,
+                },
+            );
+            s.push_str(&render::summary_line("check", &summary));
+            s.push('\n');
+            s
+        }
+        CheckFormat::Json => render::json(&diags, &summary),
+        CheckFormat::Github => render::github(&visible(&diags, report)),
+        CheckFormat::Sarif => render::sarif(&diags),
+    };
+    out(&text);
+    // The process ends here: freeing every parsed value would only cost time.
+    std::mem::forget(compiled);
+    exit_for(counts)
+}
+
+fn build(input: &Input, report: &ReportSettings, format: BuildFormat) -> ExitCode {
+    let compiled = match pipeline::compile(input) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kiln: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut diags = compiled.diagnostics.clone();
+    report.policy.apply(&mut diags);
+    diag::normalise(&mut diags);
+    let counts = Counts::of(&diags);
+    let shown = visible(&diags, report);
+    if !shown.is_empty() {
+        eprint!(
+            "{}",
+            render::human(
+                &shown,
+                &compiled.sources,
+                HumanStyle {
+                    color: report.color,
+                    width: report.width
+                }
+            )
+        );
+    }
+    if counts.errors > 0 {
+        let summary = Summary {
+            files: compiled.files,
+            objects: compiled.objects.len(),
+            counts,
+        };
+        eprintln!(
+            "{}; nothing printed",
+            render::summary_line("build", &summary)
+        );
+        return ExitCode::from(1);
+    }
+    let mut objects: Vec<_> = compiled.objects.iter().collect();
+    objects.sort_by(|a, b| order::flux_key(&a.key).cmp(&order::flux_key(&b.key)));
+    let text = match format {
+        BuildFormat::Yaml => emit::to_yaml_stream(objects.iter().map(|o| &o.value)),
+        BuildFormat::Json => {
+            let list = serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": objects.iter().map(|o| &o.value).collect::<Vec<_>>(),
+            });
+            let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    out(&text);
+    std::mem::forget(compiled);
+    ExitCode::SUCCESS
+}

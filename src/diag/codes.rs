@@ -1,0 +1,181 @@
+//! The catalogue of diagnostic codes. A code, once published, keeps its name: users put codes
+//! in `--allow` / `--deny` lists and in CI filters. `docs/diagnostics.md` is generated from this
+//! table (`cargo xtask docs`) and a test fails when it is stale.
+
+use super::Severity;
+use serde::{Serialize, Serializer};
+
+macro_rules! catalogue {
+    ($( $variant:ident = $name:literal, $sev:ident, $stage:literal, $summary:literal; )*) => {
+        /// A stable diagnostic code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The kebab-case name users see and configure.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The severity a diagnostic of this code has unless a check or a policy says otherwise.
+            pub fn default_severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+
+            /// The pipeline stage that reports this code.
+            pub fn stage(self) -> &'static str {
+                match self { $(Code::$variant => $stage,)* }
+            }
+
+            /// One sentence on what the code means.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+catalogue! {
+    // source
+    PathEscapesRoot = "path-escapes-root", Error, "source",
+        "A path, symlink or reference points outside the directory or repository being read.";
+    UnreadableFile = "unreadable-file", Error, "source",
+        "A file could not be read (permissions, a broken symlink, a missing Git object).";
+    FileTooLarge = "file-too-large", Error, "source",
+        "A file is larger than the configured limit and was not parsed.";
+    InvalidUtf8 = "invalid-utf8", Error, "source",
+        "A YAML file is not valid UTF-8.";
+    HelmChartSkipped = "helm-chart-skipped", Info, "source",
+        "A Helm chart directory was found; its templates are Go templates, not YAML, and are not read.";
+    SubmoduleSkipped = "submodule-skipped", Info, "source",
+        "A Git submodule was found in the tree; its contents are not part of the revision and are not read.";
+    // syntax
+    YamlSyntax = "yaml-syntax", Error, "syntax",
+        "The file is not valid YAML.";
+    DuplicateKey = "duplicate-key", Error, "syntax",
+        "A mapping has the same key twice.";
+    InvalidKey = "invalid-key", Error, "syntax",
+        "A mapping key is null, a mapping or a sequence; JSON (and Kubernetes) keys are strings.";
+    InvalidMerge = "invalid-merge", Error, "syntax",
+        "A `<<` merge key's value is not a mapping or a sequence of mappings.";
+    InvalidTaggedValue = "invalid-tagged-value", Error, "syntax",
+        "A scalar with an explicit tag (`!!int`, `!!bool`, `!!float`, `!!null`, `!!binary`) does not have that type.";
+    UnsupportedNumber = "unsupported-number", Error, "syntax",
+        "`.inf` or `.nan`: YAML numbers that JSON, and so Kubernetes, cannot represent.";
+    AliasLimit = "alias-limit", Error, "syntax",
+        "Expanding aliases in a document would create more nodes than the limit (an alias bomb).";
+    NestingLimit = "nesting-limit", Error, "syntax",
+        "A document nests mappings and sequences deeper than the limit.";
+    DocumentTooLarge = "document-too-large", Error, "syntax",
+        "A single document is larger than the API server accepts in one request.";
+    NotAnObject = "not-an-object", Error, "syntax",
+        "A document is a scalar or a sequence, not a mapping, so it cannot be a Kubernetes object.";
+    EmptyDocument = "empty-document", Info, "syntax",
+        "A document between two `---` separators is empty.";
+    EmptyFile = "empty-file", Info, "syntax",
+        "A YAML file is empty or has only comments.";
+    // object
+    MissingApiVersion = "missing-api-version", Error, "object",
+        "An object has no `apiVersion`.";
+    MissingKind = "missing-kind", Error, "object",
+        "An object has no `kind`.";
+    InvalidApiVersion = "invalid-api-version", Error, "object",
+        "`apiVersion` is not of the form `version` or `group/version`.";
+    MissingName = "missing-name", Error, "object",
+        "An object has no `metadata.name`.";
+    InvalidMetadata = "invalid-metadata", Error, "object",
+        "`metadata`, or one of `name`, `namespace`, `labels`, `annotations`, has the wrong type.";
+    InvalidList = "invalid-list", Error, "object",
+        "A `List` object's `items` is not a list of objects.";
+    DuplicateObject = "duplicate-object", Error, "object",
+        "Two documents define the same object (group, kind, namespace and name).";
+    NotKubernetes = "not-kubernetes", Info, "object",
+        "A YAML document has neither `apiVersion` nor `kind` and is not treated as a Kubernetes object.";
+    // validate
+    UnknownField = "unknown-field", Error, "validate",
+        "A field the kind's schema does not declare (kubectl's strict field validation rejects it).";
+    InvalidType = "invalid-type", Error, "validate",
+        "A value has the wrong JSON type for its field (a number where a string is expected, ...).";
+    InvalidFormat = "invalid-format", Error, "validate",
+        "A value does not parse as its field's format: a quantity, base64 data, a date-time, an int32 ...";
+    InvalidValue = "invalid-value", Error, "validate",
+        "A value breaks a constraint of its schema: enum, pattern, length, range, item or property counts.";
+    MissingRequiredField = "missing-required-field", Error, "validate",
+        "A field the schema requires is absent or null.";
+    DuplicateListItem = "duplicate-list-item", Error, "validate",
+        "Two items of a list with `x-kubernetes-list-type: set` or `map` have the same value or key.";
+    UnknownKind = "unknown-kind", Error, "validate",
+        "A kind in a Kubernetes API group that the group does not serve (usually a misspelling).";
+    UnknownApiVersion = "unknown-api-version", Error, "validate",
+        "A kind that exists, in an API version the target Kubernetes does not serve (often a removed beta).";
+    NoCrdSchema = "no-crd-schema", Warning, "validate",
+        "A custom resource whose CustomResourceDefinition is not in the input: it cannot be validated.";
+    InvalidCrd = "invalid-crd", Error, "validate",
+        "A CustomResourceDefinition is inconsistent (its name, or a schema kiln cannot compile).";
+    InvalidName = "invalid-name", Error, "validate",
+        "`metadata.name` is not a valid name for the kind (DNS-1123 subdomain, label, or path segment).";
+    InvalidNamespace = "invalid-namespace", Error, "validate",
+        "`metadata.namespace` is not a valid namespace name (a DNS-1123 label).";
+    NamespaceOnClusterScoped = "namespace-on-cluster-scoped", Warning, "validate",
+        "A cluster-scoped object has `metadata.namespace`; the API server ignores it.";
+    InvalidLabel = "invalid-label", Error, "validate",
+        "A label key or value is not valid (qualified name; value of at most 63 characters).";
+    InvalidAnnotation = "invalid-annotation", Error, "validate",
+        "An annotation key is not a qualified name, or all annotations together exceed 256 KiB.";
+    UnsubstitutedVariable = "unsubstituted-variable", Info, "validate",
+        "Values hold Flux `${VAR}` substitution variables; they can only be checked after substitution.";
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Code {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Code, String> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| format!("unknown diagnostic code `{s}` (see docs/diagnostics.md)"))
+    }
+}
+
+/// The catalogue as Markdown, the content of `docs/diagnostics.md`.
+pub fn catalogue_markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostic codes\n\n\
+         Generated from `src/diag/codes.rs` by `cargo xtask docs`; do not edit by hand.\n\n\
+         Every diagnostic kiln prints has one of these codes. `--allow CODE` hides a code,\n\
+         `--deny CODE` turns it into an error, `--deny warnings` turns every warning into an error.\n\
+         Exit status: 0 when no error remains, 1 when at least one does, 2 for a usage or environment\n\
+         error (an unreadable repository, an unknown revision).\n\n",
+    );
+    let mut stage = "";
+    for code in Code::ALL {
+        if code.stage() != stage {
+            stage = code.stage();
+            out.push_str(&format!(
+                "\n## {stage}\n\n| code | default severity | meaning |\n|---|---|---|\n"
+            ));
+        }
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            code.as_str(),
+            code.default_severity().as_str(),
+            code.summary()
+        ));
+    }
+    out
+}

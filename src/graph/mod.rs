@@ -1,0 +1,3 @@
+//! Ordering of objects. For now: the peers' documented orderings ([`order`]).
+
+pub mod order;

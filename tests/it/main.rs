@@ -1,0 +1,9 @@
+//! kiln's integration tests: one binary. Each test feeds a fixture directory from `testdata/`
+//! to the real `kiln` binary (or to the library, for the corpus) and compares the result with
+//! an insta snapshot through [`support`].
+
+mod check;
+mod corpus;
+mod generated;
+mod git;
+mod support;

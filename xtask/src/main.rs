@@ -1,0 +1,72 @@
+//! Project tasks: `cargo xtask schemas` regenerates `schemas/` from the Kubernetes OpenAPI
+//! documents in ../shared; `cargo xtask docs` regenerates `docs/diagnostics.md`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the project")
+        .to_path_buf()
+}
+
+fn write_all(
+    root: &Path,
+    files: &std::collections::BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    for (rel, content) in files {
+        let path = root.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(content.as_str()) {
+            std::fs::write(&path, content)?;
+            println!("wrote {rel}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    match args.first().map(String::as_str) {
+        Some("schemas") => {
+            let openapi = args
+                .get(1)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("../shared/k8s-openapi/v1.36"));
+            match kiln::validate::openapi::generate(&openapi, "v1.36") {
+                Ok(g) => match write_all(&root, &g.files) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("xtask schemas: {e}");
+                        ExitCode::FAILURE
+                    }
+                },
+                Err(e) => {
+                    eprintln!("xtask schemas: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("docs") => {
+            let files = std::collections::BTreeMap::from([(
+                "docs/diagnostics.md".to_string(),
+                kiln::diag::catalogue_markdown(),
+            )]);
+            match write_all(&root, &files) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("xtask docs: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => {
+            eprintln!("usage: cargo xtask schemas [OPENAPI_DIR] | docs");
+            ExitCode::from(2)
+        }
+    }
+}
