@@ -16,6 +16,7 @@ pub mod graph;
 pub mod load;
 pub mod object;
 pub mod pipeline;
+pub mod render;
 pub mod source;
 pub mod syntax;
 pub mod util;

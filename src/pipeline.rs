@@ -1,12 +1,14 @@
-//! The stages composed: source -> syntax -> objects -> validation, for one input (a directory
-//! or a Git revision of it). Every command that needs validated objects starts here.
+//! The stages composed: source -> render (plain YAML, kustomizations, a Flux tree; syntax and
+//! objects inside) -> validation, for one input (a directory or a Git revision of it). Every
+//! command that needs validated objects starts here.
 //!
 //! It holds no rules of its own; it only runs the stages in order and gathers their
 //! diagnostics. `Err` means the input could not be read at all (exit status 2).
 
-use crate::diag::{self, Diagnostic, Location};
-use crate::load::{self, Loaded};
-use crate::object::{self, Object, SpanStore};
+use crate::diag::{self, Code, Diagnostic, Location};
+use crate::load;
+use crate::object::{self, Object, ObjectKey, SpanStore};
+use crate::render::{self, Mode, UnitKind};
 use crate::source::{SourceError, SourceSet};
 use crate::syntax::Limits;
 use crate::validate::{self, Catalog};
@@ -25,6 +27,8 @@ pub struct Input {
     /// Extra files or directories whose CustomResourceDefinitions supply schemas.
     pub crds: Vec<PathBuf>,
     pub limits: Limits,
+    /// How to render: discover kustomizations and plain YAML, or expand a Flux tree.
+    pub mode: Mode,
 }
 
 impl Input {
@@ -37,14 +41,29 @@ impl Input {
             max_file_bytes: crate::source::DEFAULT_MAX_FILE_BYTES,
             crds: Vec::new(),
             limits: Limits::default(),
+            mode: Mode::default(),
         }
     }
+}
+
+/// A group of objects applied together (see [`render::Unit`]), as a range of
+/// [`Compiled::objects`].
+#[derive(Clone, Debug)]
+pub struct UnitInfo {
+    pub name: String,
+    pub kind: UnitKind,
+    pub path: String,
+    pub objects: std::ops::Range<usize>,
+    pub depends_on: Vec<ObjectKey>,
+    pub owner: Option<ObjectKey>,
 }
 
 /// Validated objects and everything needed to explain them.
 pub struct Compiled {
     pub sources: SourceSet,
+    /// Every object, unit after unit, each unit in its renderer's order.
     pub objects: Vec<Object>,
+    pub units: Vec<UnitInfo>,
     pub spans: SpanStore,
     pub catalog: Catalog,
     pub diagnostics: Vec<Diagnostic>,
@@ -63,7 +82,9 @@ impl Compiled {
 pub fn open(input: &Input) -> Result<SourceSet, SourceError> {
     match &input.rev {
         Some(rev) => SourceSet::from_git(&input.path, rev, &input.display, input.max_file_bytes),
-        None => SourceSet::from_dir(&input.path, &input.display, input.max_file_bytes),
+        None => {
+            SourceSet::from_dir_in_repository(&input.path, &input.display, input.max_file_bytes)
+        }
     }
 }
 
@@ -91,26 +112,53 @@ fn load_crd_paths(
     Ok(())
 }
 
-/// Reads, parses and validates plain manifests.
+/// Reads, renders and validates the input.
 pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
     let sources = open(input)?;
     let mut diagnostics: Vec<Diagnostic> = sources.problems().to_vec();
-    let files = sources.manifest_candidates(&mut diagnostics);
-    let Loaded {
-        objects,
-        spans,
-        diagnostics: load_diags,
-        files: nfiles,
-    } = load::load_files(&sources, &files, &input.limits);
-    diagnostics.extend(load_diags);
+    let mut rendered = render::render(&sources, &input.mode, &input.limits);
+    diagnostics.append(&mut rendered.diagnostics);
+    let spans = std::mem::take(&mut rendered.spans);
+    let nfiles = rendered.files;
+    let mut objects = Vec::new();
+    let mut units = Vec::new();
+    for u in std::mem::take(&mut rendered.units) {
+        let start = objects.len();
+        objects.extend(u.objects);
+        units.push(UnitInfo {
+            name: u.name,
+            kind: u.kind,
+            path: u.path,
+            objects: start..objects.len(),
+            depends_on: u.depends_on,
+            owner: u.owner,
+        });
+    }
     let mut catalog = Catalog::builtin();
     load_crd_paths(input, &mut catalog, &mut diagnostics)?;
     let locate = |o: &Object, ptr: &str, key: bool| spans.locate(&sources, &o.origin, ptr, key);
     diagnostics.extend(validate::add_crds(&mut catalog, &objects, &locate));
-    diagnostics.extend(object::duplicates(&objects, &|o| {
-        locate(o, "/metadata/name", false)
-    }));
-    diagnostics.extend(validate::validate(&objects, &mut catalog, &locate));
+    let flux = matches!(input.mode, Mode::Flux(_));
+    if flux {
+        // One cluster: the same object from two Flux Kustomizations is a conflict.
+        diagnostics.extend(object::duplicates(&objects, &|o| {
+            locate(o, "/metadata/name", false)
+        }));
+        diagnostics.extend(namespace_not_specified(&objects, &catalog, &locate));
+    } else {
+        // Overlays are alternatives (staging, production): duplicates only count within one.
+        for u in &units {
+            diagnostics.extend(object::duplicates(&objects[u.objects.clone()], &|o| {
+                locate(o, "/metadata/name", false)
+            }));
+        }
+    }
+    diagnostics.extend(validate::validate_with(
+        &objects,
+        &mut catalog,
+        &locate,
+        &|o| rendered.pending_substitution(o),
+    ));
     validate::mark_sensitive(&mut diagnostics, &objects, &|o, ptr| {
         let (span, _) = spans.span(&o.origin, ptr, false)?;
         Some((
@@ -123,9 +171,33 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
     Ok(Compiled {
         sources,
         objects,
+        units,
         spans,
         catalog,
         diagnostics,
         files: nfiles,
     })
+}
+
+/// Namespaced objects without a namespace: Flux applies with server-side apply, which needs one.
+fn namespace_not_specified(
+    objects: &[Object],
+    catalog: &Catalog,
+    locate: &dyn Fn(&Object, &str, bool) -> Location,
+) -> Vec<Diagnostic> {
+    objects
+        .iter()
+        .filter(|o| {
+            o.key.namespace.is_empty()
+                && catalog.namespaced(&o.key.group, &o.key.kind) == Some(true)
+        })
+        .map(|o| {
+            Diagnostic::new(
+                Code::NamespaceNotSpecified,
+                format!("{} has no namespace; Flux refuses to apply a namespaced object without one", o.key),
+            )
+            .at(locate(o, "/metadata", true), "no metadata.namespace")
+            .help("set metadata.namespace, a kustomization `namespace:`, or the Flux Kustomization's targetNamespace")
+        })
+        .collect()
 }

@@ -7,7 +7,9 @@
 use crate::diag::render::{self, HumanStyle, Summary};
 use crate::diag::{self, Code, Counts, Diagnostic, Policy, Severity};
 use crate::graph::order;
-use crate::pipeline::{self, Input};
+use crate::pipeline::{self, Compiled, Input};
+use crate::render::kustomize::LoadRestrictor;
+use crate::render::{Mode, UnitKind, flux};
 use crate::syntax::emit;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -50,6 +52,27 @@ struct InputArgs {
     /// Files larger than this many bytes are not read.
     #[arg(long, value_name = "BYTES", default_value_t = crate::source::DEFAULT_MAX_FILE_BYTES)]
     max_file_size: u64,
+    /// Expand the Flux Kustomization tree that starts at this directory of PATH (the path the
+    /// cluster's bootstrap Kustomization syncs, e.g. clusters/production).
+    #[arg(long, value_name = "ENTRY")]
+    flux: Option<String>,
+    /// Map a Flux source to a directory of PATH: `GitRepository/NAMESPACE/NAME=DIR` or
+    /// `NAMESPACE/NAME=DIR`. Without it every GitRepository is PATH itself.
+    #[arg(long = "source", value_name = "REF=DIR", requires = "flux")]
+    sources: Vec<String>,
+    /// Fail when a `${VAR}` has no value and no default (Flux's strict substitution).
+    #[arg(long, requires = "flux")]
+    strict_substitute: bool,
+    /// Which files kustomizations may read: kustomize's default `root-only`, or `none` (as Flux
+    /// builds; files anywhere in PATH).
+    #[arg(long, value_enum, default_value_t = Restrictor::RootOnly, conflicts_with = "flux")]
+    load_restrictor: Restrictor,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Restrictor {
+    RootOnly,
+    None,
 }
 
 #[derive(Args, Debug)]
@@ -137,12 +160,40 @@ pub enum Settings {
     },
 }
 
-fn resolve_input(a: &InputArgs) -> Input {
+fn resolve_input(a: &InputArgs) -> Result<Input, String> {
     let mut input = Input::new(&a.path);
     input.rev = a.rev.clone();
     input.crds = a.crds.clone();
     input.max_file_bytes = a.max_file_size;
-    input
+    input.mode = match &a.flux {
+        Some(entry) => {
+            let mut o = flux::Options::new(entry.trim_start_matches("./"));
+            for m in &a.sources {
+                let (reference, dir) = m.split_once('=').ok_or_else(|| {
+                    format!(
+                        "--source `{m}`: expected REF=DIR, e.g. GitRepository/flux-system/apps=apps"
+                    )
+                })?;
+                let parts = reference.split('/').count();
+                if !(parts == 2 || parts == 3) || reference.split('/').any(str::is_empty) {
+                    return Err(format!(
+                        "--source `{m}`: the reference is KIND/NAMESPACE/NAME or NAMESPACE/NAME"
+                    ));
+                }
+                o.sources.insert(
+                    reference.to_string(),
+                    dir.trim_start_matches("./").to_string(),
+                );
+            }
+            o.strict = a.strict_substitute;
+            Mode::Flux(o)
+        }
+        None => Mode::Auto(match a.load_restrictor {
+            Restrictor::RootOnly => LoadRestrictor::RootOnly,
+            Restrictor::None => LoadRestrictor::None,
+        }),
+    };
+    Ok(input)
 }
 
 fn resolve_report(a: &ReportArgs, stream_is_terminal: bool) -> Result<ReportSettings, String> {
@@ -178,12 +229,12 @@ fn resolve_report(a: &ReportArgs, stream_is_terminal: bool) -> Result<ReportSett
 fn resolve(cli: Cli) -> Result<Settings, String> {
     Ok(match cli.command {
         Command::Check(a) => Settings::Check {
-            input: resolve_input(&a.input),
+            input: resolve_input(&a.input)?,
             report: resolve_report(&a.report, std::io::stdout().is_terminal())?,
             format: a.output,
         },
         Command::Build(a) => Settings::Build {
-            input: resolve_input(&a.input),
+            input: resolve_input(&a.input)?,
             report: resolve_report(&a.report, std::io::stderr().is_terminal())?,
             format: a.output,
         },
@@ -332,22 +383,96 @@ fn build(input: &Input, report: &ReportSettings, format: BuildFormat) -> ExitCod
         );
         return ExitCode::from(1);
     }
-    let mut objects: Vec<_> = compiled.objects.iter().collect();
-    objects.sort_by(|a, b| order::flux_key(&a.key).cmp(&order::flux_key(&b.key)));
     let text = match format {
-        BuildFormat::Yaml => emit::to_yaml_stream(objects.iter().map(|o| &o.value)),
-        BuildFormat::Json => {
-            let list = serde_json::json!({
-                "apiVersion": "v1",
-                "kind": "List",
-                "items": objects.iter().map(|o| &o.value).collect::<Vec<_>>(),
-            });
-            let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
-            s.push('\n');
-            s
-        }
+        BuildFormat::Yaml => build_yaml(&compiled),
+        BuildFormat::Json => build_json(&compiled),
     };
     out(&text);
     std::mem::forget(compiled);
     ExitCode::SUCCESS
+}
+
+/// The objects of a unit in print order: as rendered for kustomize and Flux (kustomize's own
+/// order), by kind and name for plain YAML.
+fn unit_objects<'c>(c: &'c Compiled, u: &pipeline::UnitInfo) -> Vec<&'c crate::object::Object> {
+    let mut objects: Vec<_> = c.objects[u.objects.clone()].iter().collect();
+    if u.kind == UnitKind::Plain {
+        objects.sort_by(|a, b| order::flux_key(&a.key).cmp(&order::flux_key(&b.key)));
+    }
+    objects
+}
+
+/// One YAML stream; with several units, a comment line before each object says which unit
+/// (directory, or Flux Kustomization) it belongs to.
+fn build_yaml(c: &Compiled) -> String {
+    let mut text = String::new();
+    let many = c.units.len() > 1
+        || c.units
+            .iter()
+            .any(|u| matches!(u.kind, UnitKind::Flux { .. }));
+    let mut first = true;
+    for u in &c.units {
+        for o in unit_objects(c, u) {
+            if !first {
+                text.push_str("---\n");
+            }
+            first = false;
+            if many {
+                text.push_str(&format!(
+                    "# {}: {}\n",
+                    unit_label(u),
+                    c.sources.display(&u.path)
+                ));
+            }
+            text.push_str(&emit::to_yaml(&o.value));
+        }
+    }
+    text
+}
+
+fn unit_label(u: &pipeline::UnitInfo) -> String {
+    match &u.kind {
+        UnitKind::Flux { .. } => u.name.clone(),
+        UnitKind::Kustomize => "kustomization".into(),
+        UnitKind::Plain => "plain YAML".into(),
+    }
+}
+
+/// One JSON document: a `List` of every object when there is a single unit, otherwise the units
+/// with their objects.
+fn build_json(c: &Compiled) -> String {
+    let value = if c.units.len() == 1
+        && c.units
+            .iter()
+            .all(|u| !matches!(u.kind, UnitKind::Flux { .. }))
+    {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": unit_objects(c, &c.units[0]).iter().map(|o| &o.value).collect::<Vec<_>>(),
+        })
+    } else if c.units.is_empty() {
+        serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": [] })
+    } else {
+        let units: Vec<_> = c
+            .units
+            .iter()
+            .map(|u| {
+                let mut entry = serde_json::json!({
+                    "unit": u.name,
+                    "kind": match u.kind { UnitKind::Flux { .. } => "flux", UnitKind::Kustomize => "kustomize", UnitKind::Plain => "plain" },
+                    "path": c.sources.display(&u.path),
+                    "objects": unit_objects(c, u).iter().map(|o| &o.value).collect::<Vec<_>>(),
+                });
+                if !u.depends_on.is_empty() {
+                    entry["dependsOn"] = serde_json::json!(u.depends_on.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+                }
+                entry
+            })
+            .collect();
+        serde_json::json!({ "units": units })
+    };
+    let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
+    s.push('\n');
+    s
 }

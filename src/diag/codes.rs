@@ -94,6 +94,61 @@ catalogue! {
         "Two documents define the same object (group, kind, namespace and name).";
     NotKubernetes = "not-kubernetes", Info, "object",
         "A YAML document has neither `apiVersion` nor `kind` and is not treated as a Kubernetes object.";
+    // render
+    InvalidKustomization = "invalid-kustomization", Error, "render",
+        "A kustomization file is not valid: an unknown field, a wrong type, a wrong apiVersion or kind, or empty.";
+    MissingKustomization = "missing-kustomization", Error, "render",
+        "A directory used as a base or component has no kustomization file.";
+    RenderPathNotFound = "path-not-found", Error, "render",
+        "A resource, patch, generator source or other file a kustomization or Flux Kustomization names does not exist.";
+    OutsideKustomizationRoot = "outside-kustomization-root", Error, "render",
+        "A kustomization reads a file outside its own directory (kustomize's default load restrictor refuses it).";
+    KustomizationCycle = "kustomization-cycle", Error, "render",
+        "Kustomizations include each other in a loop.";
+    ResourceConflict = "resource-conflict", Error, "render",
+        "Two resources of one build have the same id, or a transformation gives two the same id.";
+    PatchTargetNotFound = "patch-target-not-found", Error, "render",
+        "A strategic merge patch names an object the build does not have (or names several).";
+    InvalidPatch = "invalid-patch", Error, "render",
+        "A patch cannot be read or applied (neither a strategic merge nor a JSON patch, a failed operation...).";
+    GeneratorFailed = "generator-failed", Error, "render",
+        "A configMapGenerator or secretGenerator cannot produce its object (bad source, repeated key, merge target missing).";
+    TransformFailed = "transform-failed", Error, "render",
+        "A transformer (namespace, names, labels, images, replicas, name references) cannot be applied.";
+    VarFailed = "var-failed", Error, "render",
+        "A legacy var or a replacement cannot be resolved.";
+    NotRenderedOffline = "not-rendered-offline", Error, "render",
+        "Something kustomize would fetch or execute (a remote base, a Helm chart, a plugin, a KRM function) cannot be rendered offline.";
+    DeprecatedKustomizeField = "deprecated-kustomize-field", Info, "render",
+        "A kustomization uses a deprecated field (bases, patchesStrategicMerge, patchesJson6902, commonLabels, vars, imageTags).";
+    UnappliedPatchDirective = "unapplied-patch-directive", Warning, "render",
+        "A strategic merge patch uses `$retainKeys`, `$setElementOrder` or `$deleteFromPrimitiveList`, which kustomize copies into the object instead of applying.";
+    UnusedVar = "unused-var", Warning, "render",
+        "A legacy var is declared but never referenced.";
+    InvalidFluxKustomization = "invalid-flux-kustomization", Error, "render",
+        "A Flux Kustomization cannot be built: a malformed spec, a component that is not a local path, a YAML file under its path that is not a Kubernetes object.";
+    FluxSourceUnavailable = "flux-source-unavailable", Warning, "render",
+        "A Flux Kustomization's source is not this repository (an OCIRepository, a Bucket, another Git repository) and no `--source` maps it to a local path; it is not rendered.";
+    IgnoredFluxField = "ignored-flux-field", Warning, "render",
+        "A Flux Kustomization field that current kustomize-controller no longer reads (v1beta2 `patchesStrategicMerge`, `patchesJson6902`).";
+    FluxTreeFound = "flux-tree-found", Info, "render",
+        "The input holds Flux Kustomizations; `--flux ENTRY` renders the tree they describe.";
+    SubstitutionFailed = "substitution-failed", Error, "render",
+        "Flux post-build substitution fails: an invalid variable name, a malformed `${...}`, a variable missing in strict mode, or a result that is no longer YAML.";
+    SubstitutionSourceMissing = "substitution-source-missing", Warning, "render",
+        "A `substituteFrom` ConfigMap or Secret is not produced by the rendered tree: its values come from the cluster and are unknown offline.";
+    SubstitutionChangedType = "substitution-changed-type", Warning, "render",
+        "A quoted `${VAR}` became a number, a boolean or null: Flux substitutes into re-serialised YAML, where the quotes are gone.";
+    UndefinedVariable = "undefined-variable", Warning, "render",
+        "A `${VAR}` without a value or a default: Flux substitutes an empty string.";
+    UnknownVariable = "unknown-variable", Info, "render",
+        "A variable whose value is not known offline (from a SOPS-encrypted Secret, or a source outside the tree); it is left as `${VAR}`.";
+    SopsEncrypted = "sops-encrypted", Info, "render",
+        "A SOPS-encrypted Secret: its values are masked, as `flux build` masks them; they cannot be decrypted offline.";
+    HelmReleaseNotRendered = "helm-release-not-rendered", Info, "render",
+        "A HelmRelease's chart is not rendered; the HelmRelease object itself is checked.";
+    NamespaceNotSpecified = "namespace-not-specified", Error, "render",
+        "A namespaced object that a Flux Kustomization applies has no namespace; Flux's server-side apply refuses it.";
     // validate
     UnknownField = "unknown-field", Error, "validate",
         "A field the kind's schema does not declare (kubectl's strict field validation rejects it).";

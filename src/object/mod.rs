@@ -6,6 +6,8 @@
 //!
 //! No I/O and no schema knowledge here: `load` feeds documents in, `validate` checks the result.
 
+pub mod selector;
+
 use crate::diag::{Code, Diagnostic, Location};
 use crate::source::{FileId, SourceSet, Span};
 use crate::syntax::SpanTree;
@@ -120,6 +122,18 @@ pub struct SpanStore {
 impl SpanStore {
     pub fn insert(&mut self, file: FileId, document: u32, tree: SpanTree) {
         self.trees.insert((file, document), tree);
+    }
+
+    /// Adds the trees of another store (a file read twice keeps one tree: they are the same).
+    pub fn extend(&mut self, other: SpanStore) {
+        for (k, v) in other.trees {
+            self.trees.entry(k).or_insert(v);
+        }
+    }
+
+    /// The span tree of a document.
+    pub fn tree(&self, file: FileId, document: u32) -> Option<&SpanTree> {
+        self.trees.get(&(file, document))
     }
 
     /// The exact span of a node of an object, if known.

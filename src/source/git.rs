@@ -74,14 +74,9 @@ pub(super) fn read(
                 ))
             })?;
         match entry.mode().kind() {
-            EntryKind::Tree => (
-                entry
-                    .object()
-                    .map_err(|e| git_err("cannot read tree", e))?
-                    .peel_to_tree()
-                    .map_err(|e| git_err("cannot read tree", e))?,
-                None,
-            ),
+            // A directory: the whole revision is read, with the directory as the focus, so
+            // that its kustomizations can reach `../base`.
+            EntryKind::Tree => (tree, None),
             EntryKind::Blob | EntryKind::BlobExecutable => {
                 let parent_dir = parent(&prefix).to_string();
                 let t = if parent_dir.is_empty() {
@@ -106,10 +101,16 @@ pub(super) fn read(
             }
         }
     };
+    let focus = if single.is_none() {
+        prefix.clone()
+    } else {
+        String::new()
+    };
     let display = if single.is_some() {
         super::normalise_display(parent(&display))
     } else {
-        display
+        let depth = focus.split('/').filter(|p| !p.is_empty()).count();
+        super::normalise_display(&super::boundary_display(display_root, depth))
     };
 
     let mut rec = gix::traverse::tree::Recorder::default();
@@ -159,6 +160,7 @@ pub(super) fn read(
         }
     }
     set.resolve_links();
+    set.focus = focus;
     if let Some(name) = single {
         let id = set
             .lookup(&name)

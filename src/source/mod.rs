@@ -9,6 +9,7 @@
 
 #[cfg(feature = "git")]
 mod git;
+pub mod ignore;
 
 use crate::diag::{Code, Diagnostic, Location, TextRange};
 use std::collections::{BTreeMap, BTreeSet};
@@ -125,6 +126,9 @@ pub struct SourceSet {
     max_file_bytes: u64,
     /// Set when the root argument named one file: only it is a manifest candidate.
     single_file: Option<FileId>,
+    /// The directory the user named, relative to the root (empty: the root itself). The root
+    /// may be wider (the repository holding it), so that kustomizations can reach `../base`.
+    focus: String,
     problems: Vec<Diagnostic>,
 }
 
@@ -201,6 +205,7 @@ impl SourceSet {
             reader,
             max_file_bytes,
             single_file: None,
+            focus: String::new(),
             problems: Vec::new(),
         }
     }
@@ -243,6 +248,44 @@ impl SourceSet {
                 .set(Content::Text(Arc::from(*text)));
         }
         set
+    }
+
+    /// Lists the files of the Git work tree that holds the directory `path` (the nearest
+    /// ancestor with a `.git`), skipping what its `.gitignore` files ignore, with `path` as the
+    /// focus; outside a work tree, the files under `path` alone.
+    pub fn from_dir_in_repository(
+        path: &Path,
+        display_root: &str,
+        max_file_bytes: u64,
+    ) -> Result<SourceSet, SourceError> {
+        let canon = std::fs::canonicalize(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SourceError::NotFound(path.to_path_buf()),
+            _ => SourceError::Io(path.to_path_buf(), e),
+        })?;
+        if !canon.is_dir() {
+            return SourceSet::from_dir(path, display_root, max_file_bytes);
+        }
+        let Some(top) = canon.ancestors().find(|a| a.join(".git").exists()) else {
+            return SourceSet::from_dir(path, display_root, max_file_bytes);
+        };
+        let focus = canon
+            .strip_prefix(top)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let depth = focus.split('/').filter(|p| !p.is_empty()).count();
+        let mut set = SourceSet::empty(
+            Origin::Directory {
+                root: top.to_path_buf(),
+            },
+            normalise_display(&boundary_display(display_root, depth)),
+            Reader::Fs,
+            max_file_bytes,
+        );
+        let mut ignore = ignore::Ignore::default();
+        set.walk_dir(top, top, "", 0, Some(&mut ignore))?;
+        set.resolve_links();
+        set.focus = focus;
+        Ok(set)
     }
 
     /// Lists the files under `path` (a directory, or a single file) on disk.
@@ -288,17 +331,19 @@ impl SourceSet {
             Reader::Fs,
             max_file_bytes,
         );
-        set.walk_dir(&canon, &canon, "", 0)?;
+        set.walk_dir(&canon, &canon, "", 0, None)?;
         set.resolve_links();
         Ok(set)
     }
 
+    /// Lists a directory recursively; with `ignore`, `.gitignore` files are honoured.
     fn walk_dir(
         &mut self,
         root: &Path,
         dir: &Path,
         rel: &str,
         depth: usize,
+        mut ignore: Option<&mut ignore::Ignore>,
     ) -> Result<(), SourceError> {
         if depth > 64 {
             return Ok(());
@@ -306,6 +351,11 @@ impl SourceSet {
         let rd = std::fs::read_dir(dir).map_err(|e| SourceError::Io(dir.to_path_buf(), e))?;
         let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
         entries.sort_by_key(|e| e.file_name());
+        if let Some(ig) = ignore.as_deref_mut()
+            && let Ok(text) = std::fs::read_to_string(dir.join(".gitignore"))
+        {
+            ig.add_file(&text, rel);
+        }
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name == ".git" {
@@ -317,6 +367,12 @@ impl SourceSet {
                 format!("{rel}/{name}")
             };
             let Ok(ft) = entry.file_type() else { continue };
+            if ignore
+                .as_deref()
+                .is_some_and(|ig| ig.ignored(&child_rel, ft.is_dir()))
+            {
+                continue;
+            }
             let full = entry.path();
             if ft.is_symlink() {
                 match std::fs::canonicalize(&full) {
@@ -345,11 +401,14 @@ impl SourceSet {
                 }
             } else if ft.is_dir() {
                 self.dirs.insert(child_rel.clone());
-                self.walk_dir(root, &full, &child_rel, depth + 1)?;
+                self.walk_dir(root, &full, &child_rel, depth + 1, ignore.as_deref_mut())?;
             } else if ft.is_file() {
                 let size = entry.metadata().ok().map(|m| m.len());
                 self.add_file(child_rel, Locator::Fs(full), size);
             }
+        }
+        if let Some(ig) = ignore {
+            ig.drop_domain(rel);
         }
         Ok(())
     }
@@ -393,6 +452,16 @@ impl SourceSet {
     #[cfg(not(feature = "git"))]
     pub fn from_git(_: &Path, _: &str, _: &str, _: u64) -> Result<SourceSet, SourceError> {
         Err(SourceError::GitDisabled)
+    }
+
+    /// The directory the user named, relative to the root (empty for the root).
+    pub fn focus(&self) -> &str {
+        &self.focus
+    }
+
+    /// True for a root-relative path inside the focus.
+    pub fn in_focus(&self, path: &str) -> bool {
+        self.focus.is_empty() || path == self.focus || path.starts_with(&format!("{}/", self.focus))
     }
 
     pub fn origin(&self) -> &Origin {
@@ -497,7 +566,7 @@ impl SourceSet {
         let charts: Vec<&str> = self
             .by_path
             .keys()
-            .filter(|p| file_name(p) == "Chart.yaml" && !is_hidden(p))
+            .filter(|p| file_name(p) == "Chart.yaml" && !is_hidden(p) && self.in_focus(p))
             .map(|p| parent(p))
             .collect();
         for chart in &charts {
@@ -525,12 +594,23 @@ impl SourceSet {
         self.by_path
             .iter()
             .filter(|(p, _)| {
-                has_yaml_extension(p)
+                self.in_focus(p)
+                    && has_yaml_extension(p)
                     && !is_hidden(p)
                     && !is_kustomization_file(file_name(p))
                     && !in_chart(p)
             })
             .map(|(_, id)| *id)
+            .chain(
+                // A link in the focus to a file elsewhere in the root stands for that file.
+                self.links
+                    .keys()
+                    .filter(|l| self.in_focus(l) && has_yaml_extension(l) && !is_hidden(l))
+                    .filter_map(|l| {
+                        let id = self.lookup(l)?;
+                        (!self.in_focus(self.path(id))).then_some(id)
+                    }),
+            )
             .collect()
     }
 
@@ -685,6 +765,32 @@ impl SourceSet {
     }
 }
 
+/// How to show the root when `display` (what the user typed) names a directory `depth` levels
+/// below it: `a/b/c` with depth 2 is `a`; `c` with depth 2 is `..`.
+fn boundary_display(display: &str, depth: usize) -> String {
+    let absolute = display.starts_with('/');
+    let mut parts: Vec<&str> = display
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let mut ups = 0;
+    for _ in 0..depth {
+        match parts.last() {
+            Some(&"..") | None => ups += 1,
+            Some(_) => {
+                parts.pop();
+            }
+        }
+    }
+    parts.extend(std::iter::repeat_n("..", ups));
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
 fn normalise_display(root: &str) -> String {
     let trimmed = root.trim_end_matches('/');
     if trimmed == "." || trimmed.is_empty() {
@@ -733,6 +839,16 @@ mod tests {
         assert_eq!(join("a", ".."), Ok("".into()));
         assert_eq!(join("a", "../.."), Err(EscapesRoot));
         assert_eq!(join("a", "/etc/passwd"), Err(EscapesRoot));
+    }
+
+    #[test]
+    fn the_root_is_shown_relative_to_what_the_user_typed() {
+        assert_eq!(boundary_display("a/b/c", 2), "a");
+        assert_eq!(boundary_display("./a/b", 2), "");
+        assert_eq!(boundary_display("c", 2), "..");
+        assert_eq!(boundary_display("../x", 2), "../..");
+        assert_eq!(boundary_display("/repo/apps/prod", 2), "/repo");
+        assert_eq!(boundary_display(".", 0), "");
     }
 
     #[test]

@@ -20,13 +20,16 @@ use granit_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// Bounds on what one document may cost.
+/// Bounds on what one document may cost, and which YAML dialect it is read in.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Deepest nesting of mappings and sequences.
     pub max_depth: usize,
     /// Most nodes that aliases may add to one document when expanded.
     pub alias_nodes: usize,
+    /// YAML 1.1 booleans (`yes`, `on`, `y`...), as kubectl and the API server read YAML. kustomize
+    /// reads with go-yaml v3, where only `true`/`false` are booleans; it sets this to false.
+    pub yaml_1_1_booleans: bool,
 }
 
 impl Default for Limits {
@@ -34,6 +37,7 @@ impl Default for Limits {
         Limits {
             max_depth: 128,
             alias_nodes: 250_000,
+            yaml_1_1_booleans: true,
         }
     }
 }
@@ -308,7 +312,40 @@ impl<'a> Builder<'a> {
                 None => Value::String(s.to_string()),
             };
         }
+        if style == ScalarStyle::Folded && (s.contains("\n ") || s.contains("\n\t")) {
+            // A more-indented line: fold as go-yaml does, from the source. The span starts at
+            // the content; the header (`>`) is on the closest non-blank line above it.
+            let start = span.start as usize;
+            let mut line_start = self.text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let mut header = None;
+            while line_start > 0 {
+                let prev_start = self.text[..line_start - 1]
+                    .rfind('\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                let line = &self.text[prev_start..line_start - 1];
+                let code = line.split(" #").next().unwrap_or(line);
+                if !code.trim().is_empty() {
+                    header = code.rfind('>').map(|i| {
+                        (
+                            prev_start + i,
+                            line.len() - line.trim_start_matches(' ').len(),
+                        )
+                    });
+                    break;
+                }
+                line_start = prev_start;
+            }
+            if let Some(v) =
+                header.and_then(|(h, parent)| scalar::fold_like_go_yaml(&self.text[h..], parent))
+            {
+                return Value::String(v);
+            }
+        }
         if style != ScalarStyle::Plain {
+            return Value::String(s.to_string());
+        }
+        if !self.limits.yaml_1_1_booleans && scalar::is_yaml_1_1_only_boolean(s) {
             return Value::String(s.to_string());
         }
         match scalar::resolve_plain(s) {
@@ -704,6 +741,8 @@ pub fn parse(text: &str, limits: &Limits, locate: &dyn Fn(Span) -> Location) -> 
     let opts = granit_parser::options! {
         block_nesting_limit: limits.max_depth,
         flow_nesting_limit: limits.max_depth,
+        // As libyaml and the go-yaml readers Kubernetes uses.
+        block_scalar_eof_without_line_feed: true,
     };
     let mut parser = Parser::new_from_str_with_options(text, opts);
     let mut b = Builder::new(text, *limits, locate);

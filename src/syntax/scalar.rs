@@ -28,6 +28,28 @@ fn table(s: &str) -> Option<Result<Value, ScalarError>> {
     }))
 }
 
+/// The spellings YAML 1.1 reads as booleans and YAML 1.2 (go-yaml v3) reads as strings.
+pub fn is_yaml_1_1_only_boolean(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
 /// Resolves an untagged plain scalar.
 pub fn resolve_plain(s: &str) -> Result<Value, ScalarError> {
     let Some(&first) = s.as_bytes().first() else {
@@ -220,6 +242,85 @@ fn go_parse_float(s: &str) -> Option<f64> {
     f.is_finite().then_some(f)
 }
 
+/// Re-reads a folded block scalar (`>`) from its source the way go-yaml does. go-yaml follows
+/// libyaml's folding, but a line break that leads from a normal line into a more-indented line
+/// comes out doubled. `source` starts at the `>` indicator; `parent_indent` is the indentation
+/// of the line holding it. `None` when the text is not a block scalar kiln can re-read.
+pub fn fold_like_go_yaml(source: &str, parent_indent: usize) -> Option<String> {
+    let mut lines = source.split('\n');
+    let header = lines.next()?.trim_start();
+    let rest = header.strip_prefix('>')?;
+    let (mut chomp, mut explicit) = ('c', 0usize);
+    for c in rest.chars() {
+        match c {
+            '-' => chomp = '-',
+            '+' => chomp = '+',
+            '1'..='9' => explicit = c as usize - '0' as usize,
+            ' ' | '\t' | '\r' => {}
+            '#' => break,
+            _ => return None,
+        }
+    }
+    let body: Vec<&str> = lines.map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let spaces = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let blank_line = |l: &str| l.trim_start_matches(' ').is_empty();
+    let indent = if explicit > 0 {
+        parent_indent + explicit
+    } else {
+        let first = body.iter().find(|l| !blank_line(l))?;
+        let lead_max = body
+            .iter()
+            .take_while(|l| blank_line(l))
+            .map(|l| l.len())
+            .max()
+            .unwrap_or(0);
+        spaces(first).max(lead_max).max(parent_indent + 1)
+    };
+    let mut out = String::new();
+    let (mut leading_break, mut trailing_breaks) = (String::new(), String::new());
+    let mut leading_blank = false;
+    let mut seen_content = false;
+    for l in &body {
+        if blank_line(l)
+            && spaces(l) <= indent.max(l.len())
+            && (!seen_content || spaces(l) <= indent)
+        {
+            trailing_breaks.push('\n');
+            continue;
+        }
+        if spaces(l) < indent {
+            break;
+        }
+        let content = &l[indent..];
+        let trailing_blank = content.starts_with([' ', '\t']);
+        if !leading_blank && !trailing_blank && leading_break == "\n" {
+            if trailing_breaks.is_empty() {
+                out.push(' ');
+            }
+        } else {
+            out.push_str(&leading_break);
+            if seen_content && !leading_blank && trailing_blank {
+                out.push('\n');
+            }
+        }
+        out.push_str(&trailing_breaks);
+        trailing_breaks.clear();
+        leading_blank = trailing_blank;
+        out.push_str(content);
+        leading_break = "\n".to_string();
+        seen_content = true;
+    }
+    match chomp {
+        '-' => {}
+        '+' => {
+            out.push_str(&leading_break);
+            out.push_str(&trailing_breaks);
+        }
+        _ => out.push_str(&leading_break),
+    }
+    Some(out)
+}
+
 /// Turns a resolved key into the JSON object key sigs.k8s.io/yaml would use.
 pub fn key_string(v: &Value) -> Option<String> {
     match v {
@@ -291,6 +392,32 @@ mod tests {
         assert_eq!(resolve_tagged("bool", "yes"), Ok(json!(true)));
         assert_eq!(resolve_tagged("float", "3"), Ok(json!(3)));
         assert_eq!(resolve_tagged("binary", "aGVsbG8="), Ok(json!("hello")));
+    }
+
+    #[test]
+    fn folded_scalars_fold_as_go_yaml() {
+        // Results recorded from kubectl kustomize (go-yaml v3).
+        assert_eq!(
+            fold_like_go_yaml(">\n    a\n      b\n    c\n", 2).unwrap(),
+            "a\n\n  b\nc\n"
+        );
+        assert_eq!(
+            fold_like_go_yaml(">\n    a\n\n      b\n    c\n", 2).unwrap(),
+            "a\n\n\n  b\nc\n"
+        );
+        assert_eq!(
+            fold_like_go_yaml(">\n    a\n      b\n      c\n    d\n", 2).unwrap(),
+            "a\n\n  b\n  c\nd\n"
+        );
+        assert_eq!(
+            fold_like_go_yaml(">\n    a\n      b\n\n      c\n    d\n", 2).unwrap(),
+            "a\n\n  b\n\n  c\nd\n"
+        );
+        assert_eq!(fold_like_go_yaml(">-\n    a\n    b\n", 2).unwrap(), "a b");
+        assert_eq!(
+            fold_like_go_yaml(">-\n    x(c,\n      c.i\n    )\n", 2).unwrap(),
+            "x(c,\n\n  c.i\n)"
+        );
     }
 
     #[test]

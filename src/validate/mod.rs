@@ -102,6 +102,17 @@ pub fn validate(
     catalog: &mut Catalog,
     locate: &dyn Fn(&Object, &str, bool) -> Location,
 ) -> Vec<Diagnostic> {
+    validate_with(objects, catalog, locate, &|_| true)
+}
+
+/// [`validate`], saying which objects may still go through Flux's post-build substitution:
+/// their `${VAR}` values are not judged yet. In the others such values are final.
+pub fn validate_with(
+    objects: &[Object],
+    catalog: &mut Catalog,
+    locate: &dyn Fn(&Object, &str, bool) -> Location,
+    pending_substitution: &dyn Fn(&Object) -> bool,
+) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut no_schema: BTreeMap<Gvk, Vec<usize>> = BTreeMap::new();
     let meta = catalog.schemas.definition(schema::OBJECT_META);
@@ -124,7 +135,8 @@ pub fn validate(
             Ok(resource) => {
                 match catalog.root(&resource) {
                     Some(root) => {
-                        let mut w = Walker::new(&catalog.schemas);
+                        let mut w = Walker::new(&catalog.schemas)
+                            .deferring_variables(pending_substitution(obj));
                         if obj.key.group.is_empty() && obj.key.kind == "Secret" {
                             w = w.redacting(SECRET_FIELDS);
                         }

@@ -39,6 +39,8 @@ pub struct Walker<'s, 'v> {
     /// Top-level fields whose values must never appear in a message (a Secret's data).
     secret_fields: &'static [&'static str],
     pub findings: Vec<Finding>,
+    /// Whether values holding `${VAR}` wait for substitution (false: they are final values).
+    defer_variables: bool,
     /// How many values were left unchecked because they hold `${VAR}` substitution variables.
     pub deferred: usize,
 }
@@ -99,7 +101,14 @@ impl<'s, 'v> Walker<'s, 'v> {
             secret_fields: &[],
             findings: Vec::new(),
             deferred: 0,
+            defer_variables: true,
         }
+    }
+
+    /// Whether `${VAR}` values are still to be substituted (and so not judged yet), or final.
+    pub fn deferring_variables(mut self, defer: bool) -> Self {
+        self.defer_variables = defer;
+        self
     }
 
     /// Never quotes values under these top-level fields (`data`, `stringData` of a Secret).
@@ -212,6 +221,7 @@ impl<'s, 'v> Walker<'s, 'v> {
         // Flux substitutes `${VAR}` in the text before the API server sees it: `replicas: ${N}`
         // becomes a number. Such a value cannot be judged before substitution.
         if let Value::String(s) = v
+            && self.defer_variables
             && crate::util::has_substitution_variable(s)
         {
             self.deferred += 1;

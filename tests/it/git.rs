@@ -137,8 +137,12 @@ fn symlinks_in_a_revision_stay_inside_the_root() {
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n",
     )
     .unwrap();
+    // The root is the repository: a link out of `app` but inside the repository is followed,
+    // a link out of the repository is refused.
     #[cfg(unix)]
     std::os::unix::fs::symlink("../outside.yaml", repo.join("app/link.yaml")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("../../elsewhere.yaml", repo.join("app/escape.yaml")).unwrap();
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "links"]);
     let (code, out, _) = run_in(
@@ -147,4 +151,8 @@ fn symlinks_in_a_revision_stay_inside_the_root() {
     );
     assert_eq!(code, 1, "{out}");
     assert_eq!(errors(&out), [("path-escapes-root".to_string(), 0)]);
+    assert!(
+        out.contains("\"objects\": 2"),
+        "the in-repository link is read: {out}"
+    );
 }

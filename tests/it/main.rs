@@ -6,4 +6,5 @@ mod check;
 mod corpus;
 mod generated;
 mod git;
+mod render;
 mod support;

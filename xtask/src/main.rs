@@ -1,5 +1,7 @@
 //! Project tasks: `cargo xtask schemas` regenerates `schemas/` from the Kubernetes OpenAPI
-//! documents in ../shared; `cargo xtask docs` regenerates `docs/diagnostics.md`.
+//! documents in ../shared; `cargo xtask docs` regenerates `docs/diagnostics.md`;
+//! `cargo xtask fidelity` prints how kiln's rendering compares with `kubectl kustomize` on the
+//! corpus (../shared/corpus/oracle and krusty).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +53,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("fidelity") => {
+            let shared = root.join("../shared");
+            let mut cases = kiln::render::fidelity::oracle(&shared);
+            cases.extend(kiln::render::fidelity::krusty(&shared));
+            print!("{}", kiln::render::fidelity::report(&cases));
+            ExitCode::SUCCESS
+        }
         Some("docs") => {
             let files = std::collections::BTreeMap::from([(
                 "docs/diagnostics.md".to_string(),
@@ -65,7 +74,7 @@ fn main() -> ExitCode {
             }
         }
         _ => {
-            eprintln!("usage: cargo xtask schemas [OPENAPI_DIR] | docs");
+            eprintln!("usage: cargo xtask schemas [OPENAPI_DIR] | docs | fidelity");
             ExitCode::from(2)
         }
     }
