@@ -6,6 +6,7 @@
 //! diagnostics. `Err` means the input could not be read at all (exit status 2).
 
 use crate::diag::{self, Code, Diagnostic, Location};
+use crate::graph::{self, DependencyGraph};
 use crate::load;
 use crate::object::{self, Object, ObjectKey, SpanStore};
 use crate::render::{self, Mode, UnitKind};
@@ -64,6 +65,8 @@ pub struct Compiled {
     /// Every object, unit after unit, each unit in its renderer's order.
     pub objects: Vec<Object>,
     pub units: Vec<UnitInfo>,
+    /// The dependency graph of `objects`.
+    pub graph: DependencyGraph,
     pub spans: SpanStore,
     pub catalog: Catalog,
     pub diagnostics: Vec<Diagnostic>,
@@ -159,6 +162,38 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
         &locate,
         &|o| rendered.pending_substitution(o),
     ));
+    let graph = {
+        let mut unit_of = vec![0u32; objects.len()];
+        for (u, info) in units.iter().enumerate() {
+            for i in info.objects.clone() {
+                unit_of[i] = u as u32;
+            }
+        }
+        let input = graph::Input {
+            objects: &objects,
+            // One cluster with --flux; otherwise each unit is an alternative of its own.
+            scopes: if flux {
+                vec![0; objects.len()]
+            } else {
+                unit_of.clone()
+            },
+            units: unit_of,
+            cluster_scoped: objects
+                .iter()
+                .map(|o| match catalog.namespaced(&o.key.group, &o.key.kind) {
+                    Some(namespaced) => !namespaced,
+                    None => o.key.namespace.is_empty(),
+                })
+                .collect(),
+            owned: units
+                .iter()
+                .filter_map(|u| Some((u.owner.clone()?, u.objects.clone())))
+                .collect(),
+        };
+        let (graph, found) = graph::build(&input, &locate);
+        diagnostics.extend(found);
+        graph
+    };
     validate::mark_sensitive(&mut diagnostics, &objects, &|o, ptr| {
         let (span, _) = spans.span(&o.origin, ptr, false)?;
         Some((
@@ -172,6 +207,7 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
         sources,
         objects,
         units,
+        graph,
         spans,
         catalog,
         diagnostics,

@@ -6,7 +6,6 @@
 
 use crate::diag::render::{self, HumanStyle, Summary};
 use crate::diag::{self, Code, Counts, Diagnostic, Policy, Severity};
-use crate::graph::order;
 use crate::pipeline::{self, Compiled, Input};
 use crate::render::kustomize::LoadRestrictor;
 use crate::render::{Mode, UnitKind, flux};
@@ -34,8 +33,10 @@ struct Cli {
 enum Command {
     /// Validate every object under PATH and report problems like a compiler.
     Check(CheckArgs),
-    /// Print the objects under PATH as normalised YAML, in a stable order.
+    /// Print the objects under PATH as YAML, in apply order.
     Build(BuildArgs),
+    /// Print the dependency graph of the objects under PATH: waves, edges and their reasons.
+    Graph(GraphArgs),
 }
 
 #[derive(Args, Debug)]
@@ -113,6 +114,41 @@ struct BuildArgs {
     output: BuildFormat,
 }
 
+#[derive(Args, Debug)]
+struct GraphArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    format: GraphFormat,
+    /// Explain why object A waits for object B: the chain of edges, each with its reason
+    /// (objects as Kind/namespace/name or Kind/name).
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    why: Vec<String>,
+    /// Show only this object and its direct neighbours.
+    #[arg(long, value_name = "OBJECT", conflicts_with = "why")]
+    focus: Option<String>,
+}
+
+/// How `kiln graph` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
+    Json,
+}
+
+/// What `kiln graph` shows.
+#[derive(Clone, Debug)]
+pub enum GraphView {
+    Whole,
+    Why(String, String),
+    Focus(String),
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum ColorChoice {
     Auto,
@@ -157,6 +193,12 @@ pub enum Settings {
         input: Input,
         report: ReportSettings,
         format: BuildFormat,
+    },
+    Graph {
+        input: Input,
+        report: ReportSettings,
+        format: GraphFormat,
+        view: GraphView,
     },
 }
 
@@ -238,6 +280,16 @@ fn resolve(cli: Cli) -> Result<Settings, String> {
             report: resolve_report(&a.report, std::io::stderr().is_terminal())?,
             format: a.output,
         },
+        Command::Graph(a) => Settings::Graph {
+            input: resolve_input(&a.input)?,
+            report: resolve_report(&a.report, std::io::stderr().is_terminal())?,
+            format: a.format,
+            view: match (a.why.as_slice(), a.focus) {
+                ([x, y], _) => GraphView::Why(x.clone(), y.clone()),
+                (_, Some(f)) => GraphView::Focus(f),
+                _ => GraphView::Whole,
+            },
+        },
     })
 }
 
@@ -277,6 +329,12 @@ where
             report,
             format,
         } => build(&input, &report, format),
+        Settings::Graph {
+            input,
+            report,
+            format,
+            view,
+        } => graph(&input, &report, format, &view),
     }
 }
 
@@ -345,12 +403,16 @@ fn check(input: &Input, report: &ReportSettings, format: CheckFormat) -> ExitCod
     exit_for(counts)
 }
 
-fn build(input: &Input, report: &ReportSettings, format: BuildFormat) -> ExitCode {
+/// Compiles the input and prints its diagnostics on stderr, for commands whose stdout is data.
+fn compile_reporting(
+    input: &Input,
+    report: &ReportSettings,
+) -> Result<(Compiled, Counts), ExitCode> {
     let compiled = match pipeline::compile(input) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("kiln: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let mut diags = compiled.diagnostics.clone();
@@ -371,6 +433,14 @@ fn build(input: &Input, report: &ReportSettings, format: BuildFormat) -> ExitCod
             )
         );
     }
+    Ok((compiled, counts))
+}
+
+fn build(input: &Input, report: &ReportSettings, format: BuildFormat) -> ExitCode {
+    let (compiled, counts) = match compile_reporting(input, report) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     if counts.errors > 0 {
         let summary = Summary {
             files: compiled.files,
@@ -392,14 +462,13 @@ fn build(input: &Input, report: &ReportSettings, format: BuildFormat) -> ExitCod
     ExitCode::SUCCESS
 }
 
-/// The objects of a unit in print order: as rendered for kustomize and Flux (kustomize's own
-/// order), by kind and name for plain YAML.
+/// The objects of a unit in apply order (the dependency graph's waves, each in Flux's
+/// reconcile order).
 fn unit_objects<'c>(c: &'c Compiled, u: &pipeline::UnitInfo) -> Vec<&'c crate::object::Object> {
-    let mut objects: Vec<_> = c.objects[u.objects.clone()].iter().collect();
-    if u.kind == UnitKind::Plain {
-        objects.sort_by(|a, b| order::flux_key(&a.key).cmp(&order::flux_key(&b.key)));
-    }
-    objects
+    let rank = c.graph.apply_rank();
+    let mut idx: Vec<usize> = u.objects.clone().collect();
+    idx.sort_by_key(|&i| (rank[i], i));
+    idx.into_iter().map(|i| &c.objects[i]).collect()
 }
 
 /// One YAML stream; with several units, a comment line before each object says which unit
@@ -475,4 +544,67 @@ fn build_json(c: &Compiled) -> String {
     let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
     s.push('\n');
     s
+}
+
+fn graph(
+    input: &Input,
+    report: &ReportSettings,
+    format: GraphFormat,
+    view: &GraphView,
+) -> ExitCode {
+    let (compiled, counts) = match compile_reporting(input, report) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let g = &compiled.graph;
+    let objects = &compiled.objects;
+    let place = |e: &crate::graph::Edge| -> Option<String> {
+        let (i, ptr) = e.at.as_ref()?;
+        let loc = compiled.locate(&objects[*i], ptr, true);
+        Some(match loc.range {
+            Some(r) => format!("{}:{}", loc.path, r.line),
+            None => loc.path,
+        })
+    };
+    let text = match view {
+        GraphView::Why(a, b) => {
+            let found = crate::graph::render::find(objects, a)
+                .and_then(|x| Ok((x, crate::graph::render::find(objects, b)?)));
+            match found {
+                Ok((x, y)) => crate::graph::render::why_text(g, objects, x, y, &place),
+                Err(e) => {
+                    eprintln!("kiln: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        GraphView::Whole | GraphView::Focus(_) => {
+            let only = match view {
+                GraphView::Focus(f) => match crate::graph::render::find(objects, f) {
+                    Ok(x) => Some(crate::graph::render::neighbourhood(g, x)),
+                    Err(e) => {
+                        eprintln!("kiln: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                _ => None,
+            };
+            match format {
+                GraphFormat::Text => {
+                    let mut s = format!(
+                        "kiln graph: {}\n",
+                        crate::graph::render::summary(g, objects)
+                    );
+                    s.push_str(&crate::graph::render::text(g, objects, only.as_ref()));
+                    s
+                }
+                GraphFormat::Dot => crate::graph::render::dot(g, objects, only.as_ref()),
+                GraphFormat::Mermaid => crate::graph::render::mermaid(g, objects, only.as_ref()),
+                GraphFormat::Json => crate::graph::render::json(g, objects, &place, only.as_ref()),
+            }
+        }
+    };
+    out(&text);
+    std::mem::forget(compiled);
+    exit_for(counts)
 }

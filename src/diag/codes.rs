@@ -149,6 +149,21 @@ catalogue! {
         "A HelmRelease's chart is not rendered; the HelmRelease object itself is checked.";
     NamespaceNotSpecified = "namespace-not-specified", Error, "render",
         "A namespaced object that a Flux Kustomization applies has no namespace; Flux's server-side apply refuses it.";
+    // graph
+    DependencyCycle = "dependency-cycle", Error, "graph",
+        "Objects wait on each other (through inferred or written dependencies), so none of them, nor what waits on them, can be applied.";
+    ExternalReference = "external-reference", Warning, "graph",
+        "An object uses another (a ConfigMap, Secret, ServiceAccount, class, role, namespace, webhook Service) that is not in the input.";
+    ExternalNamespace = "external-namespace", Warning, "graph",
+        "Objects are in a namespace whose Namespace object is not in the input (`--allow external-namespace` where namespaces are made elsewhere).";
+    MissingDependency = "missing-dependency", Warning, "graph",
+        "A `config.kubernetes.io/depends-on` or Flux `dependsOn` names an object that is not in the input.";
+    InvalidDependsOn = "invalid-depends-on", Error, "graph",
+        "A `config.kubernetes.io/depends-on` annotation is not a list of `group/kind/name` or `group/namespaces/NAMESPACE/kind/name`.";
+    CrossKindDependency = "cross-kind-dependency", Info, "graph",
+        "A Flux Kustomization depends on a HelmRelease or the reverse: kiln orders it, Flux itself does not resolve it.";
+    InvalidSyncWave = "invalid-sync-wave", Warning, "graph",
+        "An `argocd.argoproj.io/sync-wave` or `helm.sh/hook-weight` annotation is not an integer.";
     // validate
     UnknownField = "unknown-field", Error, "validate",
         "A field the kind's schema does not declare (kubectl's strict field validation rejects it).";

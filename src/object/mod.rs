@@ -96,15 +96,11 @@ impl Object {
     }
 
     pub fn labels(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.value
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
+        self.value.get("metadata")?.get("labels")?.as_object()
     }
 
     pub fn annotations(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.value
-            .pointer("/metadata/annotations")
-            .and_then(Value::as_object)
+        self.value.get("metadata")?.get("annotations")?.as_object()
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {

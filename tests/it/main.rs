@@ -6,5 +6,6 @@ mod check;
 mod corpus;
 mod generated;
 mod git;
+mod graph;
 mod render;
 mod support;
