@@ -206,6 +206,13 @@ fn bench(c: &mut Criterion) {
     group.bench_function("build-50k-objects", |b| {
         b.iter(|| graph::build(black_box(&input), &nowhere).0.edges.len())
     });
+    // Half the input, to see that the cost is linear.
+    let half = generate(250);
+    let half_input = Input::single(&half);
+    group.throughput(Throughput::Elements(half.len() as u64));
+    group.bench_function("build-25k-objects", |b| {
+        b.iter(|| graph::build(black_box(&half_input), &nowhere).0.edges.len())
+    });
     group.finish();
 }
 

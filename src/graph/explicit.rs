@@ -88,7 +88,7 @@ pub fn annotations(b: &mut Builder) {
                             i,
                             Rule::DependsOn,
                             format!("{DEPENDS_ON}: {r}"),
-                            Some((i, ptr.clone())),
+                            Some((i, ptr.clone().into())),
                         ),
                         None => b.external(i, r, &ptr, DEPENDS_ON.to_string(), true),
                     }
@@ -149,13 +149,7 @@ pub fn flux(b: &mut Builder) {
             .collect();
         for m in range.clone() {
             if !needed.contains(&m) {
-                b.edge(
-                    k,
-                    m,
-                    Rule::FluxKustomization,
-                    format!("applied by {owner}"),
-                    None,
-                );
+                b.edge(k, m, Rule::FluxKustomization, "applies it", None);
             }
         }
     }
@@ -232,7 +226,7 @@ pub fn flux(b: &mut Builder) {
                 i,
                 Rule::FluxDependsOn,
                 detail.clone(),
-                Some((i, ptr.clone())),
+                Some((i, ptr.clone().into())),
             );
             // ...and for everything that dependency applies.
             for &m in owned.get(&target).into_iter().flatten() {
@@ -242,7 +236,7 @@ pub fn flux(b: &mut Builder) {
                         i,
                         Rule::FluxDependsOn,
                         format!("{detail}, which applies it"),
-                        Some((i, ptr.clone())),
+                        Some((i, ptr.clone().into())),
                     );
                 }
             }
@@ -335,7 +329,7 @@ pub fn sync_waves(b: &mut Builder) {
                     y,
                     Rule::SyncWave,
                     format!("sync wave {w1} after wave {w0}"),
-                    Some((y, annotation_pointer(SYNC_WAVE))),
+                    Some((y, annotation_pointer(SYNC_WAVE).into())),
                 );
             }
         }

@@ -18,6 +18,7 @@ use crate::diag::{Code, Diagnostic, Location};
 use crate::object::{Object, ObjectKey};
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
@@ -114,9 +115,9 @@ pub struct Edge {
     pub to: usize,
     pub rule: Rule,
     /// What in the object makes the edge (`volume config`, `roleRef`, `dependsOn[0]`).
-    pub detail: String,
+    pub detail: Cow<'static, str>,
     /// The object and JSON pointer where it is written.
-    pub at: Option<(usize, String)>,
+    pub at: Option<(usize, Cow<'static, str>)>,
 }
 
 /// Objects that wait on each other.
@@ -269,8 +270,8 @@ impl<'a> Builder<'a> {
         from: usize,
         to: usize,
         rule: Rule,
-        detail: impl Into<String>,
-        at: Option<(usize, String)>,
+        detail: impl Into<Cow<'static, str>>,
+        at: Option<(usize, Cow<'static, str>)>,
     ) {
         self.edges.push(Edge {
             from,

@@ -12,6 +12,7 @@
 use super::{Builder, Rule};
 use crate::object::ObjectKey;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The value at a pointer without escapes (`/spec/template/spec`), walked without parsing.
@@ -31,12 +32,32 @@ fn s<'v>(v: &'v Value, ptr: &str) -> Option<&'v str> {
     at(v, ptr).and_then(Value::as_str).filter(|x| !x.is_empty())
 }
 
-fn key(group: &str, kind: &str, namespace: &str, name: &str) -> ObjectKey {
-    ObjectKey {
-        group: group.into(),
-        kind: kind.into(),
-        namespace: namespace.into(),
-        name: name.into(),
+/// An object referred to, borrowed from the referring object until it turns out missing.
+#[derive(Clone, Copy)]
+struct Target<'x> {
+    group: &'x str,
+    kind: &'x str,
+    namespace: &'x str,
+    name: &'x str,
+}
+
+impl Target<'_> {
+    fn owned(&self) -> ObjectKey {
+        ObjectKey {
+            group: self.group.into(),
+            kind: self.kind.into(),
+            namespace: self.namespace.into(),
+            name: self.name.into(),
+        }
+    }
+}
+
+fn key<'x>(group: &'x str, kind: &'x str, namespace: &'x str, name: &'x str) -> Target<'x> {
+    Target {
+        group,
+        kind,
+        namespace,
+        name,
     }
 }
 
@@ -45,6 +66,9 @@ pub fn pod_spec_pointer(kind: &str, group: &str, v: &Value) -> Option<&'static s
     match (group, kind) {
         ("", "Pod") => Some("/spec"),
         ("batch", "CronJob") => Some("/spec/jobTemplate/spec/template/spec"),
+        ("", "ReplicationController") | ("apps", _) | ("batch", _) => Some("/spec/template/spec"),
+        // Other built-in kinds have no pod template; custom resources may (Argo Rollouts...).
+        (g, _) if g.is_empty() || !g.contains('.') || g.ends_with(".k8s.io") => None,
         _ if at(v, "/spec/template/spec/containers").is_some_and(Value::is_array) => {
             Some("/spec/template/spec")
         }
@@ -87,47 +111,39 @@ impl Refs<'_, '_> {
     fn need(
         &mut self,
         to: usize,
-        target: ObjectKey,
+        target: Target,
         rule: Rule,
-        pointer: &str,
-        what: String,
+        pointer: impl Into<Cow<'static, str>>,
+        what: impl Into<Cow<'static, str>>,
         optional: bool,
     ) {
-        match self.b.index.find(
-            to,
-            &target.group,
-            &target.kind,
-            &target.namespace,
-            &target.name,
-        ) {
-            Some(from) if from != to => {
-                self.b
-                    .edge(from, to, rule, what, Some((to, pointer.to_string())))
-            }
+        let (pointer, what) = (pointer.into(), what.into());
+        match self
+            .b
+            .index
+            .find(to, target.group, target.kind, target.namespace, target.name)
+        {
+            Some(from) if from != to => self.b.edge(from, to, rule, what, Some((to, pointer))),
             Some(_) => {}
             None => {
                 if target.group.is_empty() && target.kind == "Secret" {
                     let scope = self.b.input.scopes[to];
-                    if let Some(&p) =
-                        self.producers
-                            .get(&(scope, target.namespace.clone(), target.name.clone()))
-                    {
+                    if let Some(&p) = self.producers.get(&(
+                        scope,
+                        target.namespace.to_string(),
+                        target.name.to_string(),
+                    )) {
                         let made = format!(
                             "{what}; {} makes Secret {}",
                             self.b.input.objects[p].key, target.name
                         );
-                        self.b.edge(
-                            p,
-                            to,
-                            Rule::SecretProducer,
-                            made,
-                            Some((to, pointer.to_string())),
-                        );
+                        self.b
+                            .edge(p, to, Rule::SecretProducer, made, Some((to, pointer)));
                         return;
                     }
                 }
                 if !optional {
-                    self.b.external(to, target, pointer, what, false);
+                    self.b.external(to, target.owned(), &pointer, what, false);
                 }
             }
         }
@@ -181,7 +197,7 @@ pub fn infer(b: &mut Builder) {
                 key("", "Namespace", "", ns),
                 Rule::Namespace,
                 "/metadata/namespace",
-                format!("in namespace {ns}"),
+                "in this namespace",
                 false,
             );
         }
@@ -195,7 +211,7 @@ pub fn infer(b: &mut Builder) {
                 crd,
                 i,
                 Rule::CustomResourceDefinition,
-                format!("defines {}", o.key.kind),
+                "defines its kind",
                 Some((i, "/kind".into())),
             );
         }
@@ -216,7 +232,7 @@ pub fn infer(b: &mut Builder) {
                             i,
                             key("storage.k8s.io", "StorageClass", "", class),
                             Rule::StorageClass,
-                            &p,
+                            p,
                             format!("claim template uses StorageClass {class}"),
                             false,
                         );
@@ -314,19 +330,20 @@ pub fn infer(b: &mut Builder) {
 
 /// The references of a pod spec at `spec` in object `i`.
 fn pod_template(r: &mut Refs, i: usize, spec: &str) {
-    let o = &r.b.input.objects[i];
-    let ns = o.key.namespace.clone();
+    let input = r.b.input;
+    let o = &input.objects[i];
+    let ns = o.key.namespace.as_str();
     let Some(pod) = at(&o.value, spec) else {
         return;
     };
     let optional = |v: &Value| v.get("optional").and_then(Value::as_bool).unwrap_or(false);
-    let mut wants: Vec<(ObjectKey, Rule, String, String, bool)> = Vec::new();
+    let mut wants: Vec<(Target, Rule, String, String, bool)> = Vec::new();
     let sa = s(pod, "/serviceAccountName")
         .map(|n| (n, "serviceAccountName"))
         .or_else(|| s(pod, "/serviceAccount").map(|n| (n, "serviceAccount")));
     if let Some((name, field)) = sa {
         wants.push((
-            key("", "ServiceAccount", &ns, name),
+            key("", "ServiceAccount", ns, name),
             Rule::PodTemplate,
             format!("{spec}/{field}"),
             format!("runs as ServiceAccount {name}"),
@@ -344,7 +361,7 @@ fn pod_template(r: &mut Refs, i: usize, spec: &str) {
         let base = format!("{spec}/volumes/{j}");
         if let Some(n) = s(vol, "/configMap/name") {
             wants.push((
-                key("", "ConfigMap", &ns, n),
+                key("", "ConfigMap", ns, n),
                 Rule::PodTemplate,
                 format!("{base}/configMap/name"),
                 format!("volume {vname} mounts ConfigMap {n}"),
@@ -353,7 +370,7 @@ fn pod_template(r: &mut Refs, i: usize, spec: &str) {
         }
         if let Some(n) = s(vol, "/secret/secretName") {
             wants.push((
-                key("", "Secret", &ns, n),
+                key("", "Secret", ns, n),
                 Rule::PodTemplate,
                 format!("{base}/secret/secretName"),
                 format!("volume {vname} mounts Secret {n}"),
@@ -362,7 +379,7 @@ fn pod_template(r: &mut Refs, i: usize, spec: &str) {
         }
         if let Some(n) = s(vol, "/persistentVolumeClaim/claimName") {
             wants.push((
-                key("", "PersistentVolumeClaim", &ns, n),
+                key("", "PersistentVolumeClaim", ns, n),
                 Rule::PodTemplate,
                 format!("{base}/persistentVolumeClaim/claimName"),
                 format!("volume {vname} mounts PersistentVolumeClaim {n}"),
@@ -383,7 +400,7 @@ fn pod_template(r: &mut Refs, i: usize, spec: &str) {
                     .filter(|x| !x.is_empty())
                 {
                     wants.push((
-                        key("", kind, &ns, n),
+                        key("", kind, ns, n),
                         Rule::PodTemplate,
                         format!("{base}/projected/sources/{k}/{field}/name"),
                         format!("volume {vname} projects {kind} {n}"),
@@ -420,7 +437,7 @@ fn pod_template(r: &mut Refs, i: usize, spec: &str) {
                             .filter(|x| !x.is_empty())
                     {
                         wants.push((
-                            key("", kind, &ns, n),
+                            key("", kind, ns, n),
                             Rule::PodTemplate,
                             format!("{base}/env/{e}/valueFrom/{field}/name"),
                             format!("container {cname} reads {ename} from {kind} {n}"),
@@ -444,7 +461,7 @@ fn pod_template(r: &mut Refs, i: usize, spec: &str) {
                             .filter(|x| !x.is_empty())
                     {
                         wants.push((
-                            key("", kind, &ns, n),
+                            key("", kind, ns, n),
                             Rule::PodTemplate,
                             format!("{base}/envFrom/{e}/{field}/name"),
                             format!("container {cname} takes its environment from {kind} {n}"),
@@ -468,7 +485,7 @@ fn pod_template(r: &mut Refs, i: usize, spec: &str) {
             .filter(|x| !x.is_empty())
         {
             wants.push((
-                key("", "Secret", &ns, n),
+                key("", "Secret", ns, n),
                 Rule::PodTemplate,
                 format!("{spec}/imagePullSecrets/{j}/name"),
                 format!("pulls images with Secret {n}"),
@@ -495,7 +512,7 @@ fn pod_template(r: &mut Refs, i: usize, spec: &str) {
         ));
     }
     for (target, rule, pointer, what, opt) in wants {
-        r.need(i, target, rule, &pointer, what, opt);
+        r.need(i, target, rule, pointer, what, opt);
     }
 }
 
@@ -506,7 +523,7 @@ fn webhook_service(r: &mut Refs, i: usize, ns: &str, name: &str, pointer: &str) 
         i,
         key("", "Service", ns, name),
         Rule::WebhookService,
-        pointer,
+        pointer.to_string(),
         format!("calls Service {ns}/{name}"),
         false,
     );
@@ -541,7 +558,7 @@ fn webhook_service(r: &mut Refs, i: usize, ns: &str, name: &str, pointer: &str) 
             i,
             Rule::WebhookBackend,
             format!("serves Service {ns}/{name}, which it calls"),
-            Some((i, pointer.to_string())),
+            Some((i, pointer.to_string().into())),
         );
     }
 }
