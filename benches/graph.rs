@@ -4,72 +4,16 @@
 //!
 //! Run with `cargo bench --bench graph`.
 
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kiln::diag::Location;
 use kiln::graph::{self, Input};
-use kiln::object::{Object, ObjectKey, Origin};
-use kiln::source::FileId;
-use serde_json::{Value, json};
-use std::alloc::{GlobalAlloc, Layout, System};
+use kiln::object::Object;
+use serde_json::json;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Counts heap bytes in use and their peak, to report the memory the graph takes.
-struct Counting;
-
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn mib(bytes: usize) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
-fn object(api_version: &str, kind: &str, namespace: &str, name: &str, mut value: Value) -> Object {
-    let group = api_version
-        .rsplit_once('/')
-        .map(|(g, _)| g.to_string())
-        .unwrap_or_default();
-    value["apiVersion"] = json!(api_version);
-    value["kind"] = json!(kind);
-    value["metadata"]["name"] = json!(name);
-    if !namespace.is_empty() {
-        value["metadata"]["namespace"] = json!(namespace);
-    }
-    Object {
-        key: ObjectKey {
-            group,
-            kind: kind.into(),
-            namespace: namespace.into(),
-            name: name.into(),
-        },
-        api_version: api_version.into(),
-        value,
-        origin: Origin {
-            file: FileId(0),
-            document: 0,
-            pointer: String::new(),
-        },
-    }
-}
+use std::sync::atomic::Ordering;
+use support::{IN_USE, PEAK, mib, object};
 
 /// 100 objects per namespace (and a few cluster-scoped ones).
 pub fn generate(namespaces: usize) -> Vec<Object> {

@@ -10,14 +10,19 @@
 // A `Diagnostic` is deliberately the error value of several stage helpers.
 #![allow(clippy::result_large_err)]
 
+pub mod apply;
 pub mod cli;
+pub mod cluster;
 pub mod diag;
 pub mod graph;
 pub mod load;
 pub mod object;
 pub mod pipeline;
+pub mod plan;
 pub mod render;
+pub mod simulate;
 pub mod source;
+pub mod status;
 pub mod syntax;
 pub mod util;
 pub mod validate;

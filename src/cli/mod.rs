@@ -37,6 +37,11 @@ enum Command {
     Build(BuildArgs),
     /// Print the dependency graph of the objects under PATH: waves, edges and their reasons.
     Graph(GraphArgs),
+    /// Apply PATH at each revision in turn to a simulated cluster, then roll back to the first:
+    /// waves, readiness, failures and what they blocked, prune, rollback problems.
+    Sim(SimArgs),
+    /// Run scenario files against a simulated cluster and check their expectations.
+    Test(TestArgs),
 }
 
 #[derive(Args, Debug)]
@@ -47,6 +52,13 @@ struct InputArgs {
     /// Read PATH as it is at this Git revision (a branch, tag, sha, HEAD~1...), without a checkout.
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
+    #[command(flatten)]
+    render: RenderArgs,
+}
+
+/// How to read and render an input (shared by every command that reads one).
+#[derive(Args, Debug)]
+struct RenderArgs {
     /// A file or directory of CustomResourceDefinitions that supply schemas for custom resources.
     #[arg(long = "crds", value_name = "PATH")]
     crds: Vec<PathBuf>,
@@ -132,6 +144,55 @@ struct GraphArgs {
     focus: Option<String>,
 }
 
+#[derive(Args, Debug)]
+struct SimArgs {
+    /// Directory to read (inside a Git repository when --rev is given).
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// A Git revision to apply; repeat it to apply several in turn (then the first is applied
+    /// again, as a rollback). Without it, PATH as it is on disk is applied once.
+    #[arg(long = "rev", value_name = "REV")]
+    revs: Vec<String>,
+    #[command(flatten)]
+    render: RenderArgs,
+    /// Break something on purpose: `KIND/NAMESPACE/NAME=FAULT`, FAULT one of image-pull-backoff,
+    /// crash-loop, delay:DURATION, fail-writes:N[:CODE], job-fails, never-binds (NAME may be `*`).
+    #[arg(long = "fault", value_name = "OBJECT=FAULT")]
+    faults: Vec<String>,
+    /// How long one object may take to become Current (as Flux's `timeout`).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    timeout: String,
+    /// The ApplySet parent Secret that records what kiln applied.
+    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "default/kiln")]
+    inventory: String,
+    /// Seed of the simulated cluster (generated names, uids).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Do not apply the first revision again at the end.
+    #[arg(long)]
+    no_rollback: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SimFormat::Text)]
+    format: SimFormat,
+}
+
+#[derive(Args, Debug)]
+struct TestArgs {
+    /// Scenario files, or directories of them (every `.yaml` file inside, recursively).
+    #[arg(default_value = "scenarios")]
+    scenarios: Vec<PathBuf>,
+    /// Colour in human output of malformed scenarios.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+/// How `kiln sim` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimFormat {
+    Text,
+    Json,
+}
+
 /// How `kiln graph` prints.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GraphFormat {
@@ -200,11 +261,39 @@ pub enum Settings {
         format: GraphFormat,
         view: GraphView,
     },
+    Sim(SimSettings),
+    Test {
+        scenarios: Vec<PathBuf>,
+        color: bool,
+    },
+}
+
+/// What `kiln sim` runs.
+#[derive(Clone, Debug)]
+pub struct SimSettings {
+    /// The states to apply, each with its label.
+    pub inputs: Vec<(String, Input)>,
+    pub rollback: bool,
+    pub config: crate::cluster::sim::SimConfig,
+    pub faults: Vec<crate::cluster::sim::Fault>,
+    pub apply: crate::apply::Settings,
+    pub inventory: crate::plan::Inventory,
+    pub format: SimFormat,
+    /// How the input was named, for the report.
+    pub path: String,
 }
 
 fn resolve_input(a: &InputArgs) -> Result<Input, String> {
-    let mut input = Input::new(&a.path);
-    input.rev = a.rev.clone();
+    resolve_render(&a.path, a.rev.clone(), &a.render)
+}
+
+fn resolve_render(
+    path: &std::path::Path,
+    rev: Option<String>,
+    a: &RenderArgs,
+) -> Result<Input, String> {
+    let mut input = Input::new(path);
+    input.rev = rev;
     input.crds = a.crds.clone();
     input.max_file_bytes = a.max_file_size;
     input.mode = match &a.flux {
@@ -268,6 +357,60 @@ fn resolve_report(a: &ReportArgs, stream_is_terminal: bool) -> Result<ReportSett
     })
 }
 
+fn resolve_sim(a: &SimArgs) -> Result<SimSettings, String> {
+    let inputs = if a.revs.is_empty() {
+        vec![(
+            "working tree".to_string(),
+            resolve_render(&a.path, None, &a.render)?,
+        )]
+    } else {
+        a.revs
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.clone(),
+                    resolve_render(&a.path, Some(r.clone()), &a.render)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, String>>()?
+    };
+    let faults = a
+        .faults
+        .iter()
+        .map(|f| {
+            let (target, what) = f.split_once('=').ok_or_else(|| {
+                format!(
+                    "--fault `{f}`: write OBJECT=FAULT, e.g. Deployment/shop/web=image-pull-backoff"
+                )
+            })?;
+            crate::simulate::parse_fault(target, what).map_err(|e| format!("--fault: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let timeout =
+        crate::simulate::parse_duration(&a.timeout).map_err(|e| format!("--timeout: {e}"))?;
+    let (ns, name) = a
+        .inventory
+        .split_once('/')
+        .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| format!("--inventory `{}`: write NAMESPACE/NAME", a.inventory))?;
+    Ok(SimSettings {
+        inputs,
+        rollback: !a.no_rollback && a.revs.len() > 1,
+        config: crate::cluster::sim::SimConfig {
+            seed: a.seed,
+            ..Default::default()
+        },
+        faults,
+        apply: crate::apply::Settings {
+            object_timeout: timeout,
+            ..Default::default()
+        },
+        inventory: crate::plan::Inventory::secret(ns, name),
+        format: a.format,
+        path: a.path.to_string_lossy().into_owned(),
+    })
+}
+
 fn resolve(cli: Cli) -> Result<Settings, String> {
     Ok(match cli.command {
         Command::Check(a) => Settings::Check {
@@ -290,6 +433,18 @@ fn resolve(cli: Cli) -> Result<Settings, String> {
                 _ => GraphView::Whole,
             },
         },
+        Command::Sim(a) => Settings::Sim(resolve_sim(&a)?),
+        Command::Test(a) => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            Settings::Test {
+                scenarios: a.scenarios,
+                color: match a.color {
+                    ColorChoice::Always => true,
+                    ColorChoice::Never => false,
+                    ColorChoice::Auto => std::io::stdout().is_terminal() && !no_color,
+                },
+            }
+        }
     })
 }
 
@@ -335,6 +490,192 @@ where
             format,
             view,
         } => graph(&input, &report, format, &view),
+        Settings::Sim(s) => sim(&s),
+        Settings::Test { scenarios, color } => test(&scenarios, color),
+    }
+}
+
+/// `kiln sim`: every input applied in turn to one simulated cluster, then the first again.
+fn sim(s: &SimSettings) -> ExitCode {
+    use crate::simulate::{Desired, Session, StepKind};
+    let mut session = Session::new(s.config.clone(), s.inventory.clone(), s.apply.clone());
+    for f in &s.faults {
+        session.sim.inject(f.clone());
+    }
+    let mut steps = Vec::new();
+    for (label, input) in &s.inputs {
+        let compiled = match pipeline::compile(input) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("kiln: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        steps.push(session.apply(
+            Desired::from_compiled(compiled, label.clone()),
+            StepKind::Apply,
+        ));
+    }
+    if s.rollback {
+        steps.extend(session.rollback());
+    }
+    let failed = steps.iter().filter(|st| st.failed()).count();
+    let text = match s.format {
+        SimFormat::Json => {
+            let v = serde_json::json!({
+                "path": s.path,
+                "seed": s.config.seed,
+                "inventory": s.inventory,
+                "steps": steps,
+                "failedSteps": failed,
+            });
+            let mut t = serde_json::to_string_pretty(&v).unwrap_or_default();
+            t.push('\n');
+            t
+        }
+        SimFormat::Text => {
+            let labels: Vec<&str> = s.inputs.iter().map(|(l, _)| l.as_str()).collect();
+            let mut t = format!(
+                "kiln sim: {} ({}{}) on a simulated cluster (seed {})\n",
+                s.path,
+                labels.join(", "),
+                if s.rollback {
+                    format!(", then back to {}", labels[0])
+                } else {
+                    String::new()
+                },
+                s.config.seed
+            );
+            for (i, st) in steps.iter().enumerate() {
+                crate::simulate::render_step(i + 1, st, &mut t);
+            }
+            t.push_str(&format!(
+                "result: {} step{}, {}; virtual time {}\n",
+                steps.len(),
+                if steps.len() == 1 { "" } else { "s" },
+                if failed == 0 {
+                    "all converged".to_string()
+                } else {
+                    format!("{failed} failed")
+                },
+                crate::simulate::seconds(steps.last().map(|st| st.clock).unwrap_or(0))
+            ));
+            t
+        }
+    };
+    out(&text);
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Scenario files named by the arguments: files as given, directories searched for `.yaml`.
+fn scenario_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            // Only the top level: directories below hold the states scenarios apply.
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(a)
+                .map_err(|e| format!("{}: {e}", a.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                .collect();
+            entries.sort();
+            if entries.is_empty() {
+                walk(a, &mut entries).map_err(|e| format!("{}: {e}", a.display()))?;
+            }
+            files.extend(entries);
+        } else if a.is_file() {
+            files.push(a.clone());
+        } else {
+            return Err(format!(
+                "{}: no such scenario file or directory",
+                a.display()
+            ));
+        }
+    }
+    Ok(files)
+}
+
+/// Scenario text for malformed-scenario diagnostics.
+struct ScenarioFiles(Vec<(String, std::sync::Arc<str>)>);
+
+impl render::SourceLookup for ScenarioFiles {
+    fn source_text(&self, path: &str) -> Option<std::sync::Arc<str>> {
+        self.0
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, t)| t.clone())
+    }
+}
+
+/// `kiln test`: runs scenarios; exit 1 when a check fails or a scenario is malformed.
+fn test(args: &[PathBuf], color: bool) -> ExitCode {
+    let files = match scenario_files(args) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("kiln: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (mut passed, mut failed, mut invalid) = (0, 0, 0);
+    let mut text = String::new();
+    for f in &files {
+        match crate::simulate::scenario::parse(f) {
+            Ok(s) => {
+                let outcome = crate::simulate::scenario::run(&s);
+                text.push_str(&outcome.transcript);
+                text.push('\n');
+                if outcome.failed == 0 {
+                    passed += 1
+                } else {
+                    failed += 1
+                }
+            }
+            Err(diags) => {
+                invalid += 1;
+                let shown = f.to_string_lossy().into_owned();
+                let source = std::fs::read_to_string(f).unwrap_or_default();
+                let lookup = ScenarioFiles(vec![(shown, source.into())]);
+                text.push_str(&render::human(
+                    &diags,
+                    &lookup,
+                    HumanStyle { color, width: 100 },
+                ));
+            }
+        }
+    }
+    text.push_str(&format!(
+        "kiln test: {} scenario{}: {passed} passed, {failed} failed{}\n",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        if invalid > 0 {
+            format!(", {invalid} malformed")
+        } else {
+            String::new()
+        }
+    ));
+    out(&text);
+    if failed + invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -197,6 +197,9 @@ catalogue! {
         "An annotation key is not a qualified name, or all annotations together exceed 256 KiB.";
     UnsubstitutedVariable = "unsubstituted-variable", Info, "validate",
         "Values hold Flux `${VAR}` substitution variables; they can only be checked after substitution.";
+    // scenario
+    ScenarioInvalid = "scenario-invalid", Error, "scenario",
+        "A `kiln test` scenario file is malformed: not YAML, an unknown step or field, a value of the wrong type, a path that does not exist.";
 }
 
 impl Serialize for Code {

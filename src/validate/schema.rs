@@ -123,6 +123,11 @@ pub struct Node {
     pub list_type: ListType,
     pub patch_strategy: Option<Box<str>>,
     pub patch_merge_key: Option<Box<str>>,
+    /// `x-kubernetes-map-type: atomic` (or `x-kubernetes-struct-type`): server-side apply
+    /// owns the whole map as one field.
+    pub atomic_map: bool,
+    /// The schema's `default`, where it has one (list-map keys default from it).
+    pub default: Option<Box<Value>>,
     pub checks: Option<Box<Checks>>,
 }
 
@@ -143,6 +148,8 @@ impl Node {
             list_type: ListType::Atomic,
             patch_strategy: None,
             patch_merge_key: None,
+            atomic_map: false,
+            default: None,
             checks: None,
         }
     }
@@ -403,6 +410,10 @@ impl Schemas {
             .get("x-kubernetes-patch-merge-key")
             .and_then(Value::as_str)
             .map(Into::into);
+        n.atomic_map = ["x-kubernetes-map-type", "x-kubernetes-struct-type"]
+            .iter()
+            .any(|k| m.get(*k).and_then(Value::as_str) == Some("atomic"));
+        n.default = m.get("default").cloned().map(Box::new);
 
         let mut c = Checks::default();
         let mut any_check = false;

@@ -8,4 +8,5 @@ mod generated;
 mod git;
 mod graph;
 mod render;
+mod simulate;
 mod support;
