@@ -74,23 +74,9 @@ fn i64_at(v: &Value, p: &str, default: i64) -> i64 {
 
 /// Keys of stored objects of a kind.
 fn of_kind(sim: &SimCluster, group: &str, kind: &str) -> Vec<ObjectKey> {
-    in_range(sim, group, kind, None)
+    sim.stored_of(group, kind, None)
         .map(|(k, _)| k.clone())
         .collect()
-}
-
-/// Stored objects of a kind (in a namespace), by a range of the ordered store: keys sort by
-/// group, kind, namespace, name.
-fn in_range<'a>(
-    sim: &'a SimCluster,
-    group: &'a str,
-    kind: &'a str,
-    ns: Option<&'a str>,
-) -> impl Iterator<Item = (&'a ObjectKey, &'a super::Stored)> + 'a {
-    let start = key(group, kind, ns.unwrap_or(""), "");
-    sim.store.range(start..).take_while(move |(k, _)| {
-        k.group == group && k.kind == kind && ns.is_none_or(|n| k.namespace == n)
-    })
 }
 
 fn object(sim: &SimCluster, k: &ObjectKey) -> Option<Value> {
@@ -244,14 +230,13 @@ fn garbage_collector(sim: &mut SimCluster) {
     sim.gc_pending = false;
 }
 
-/// Orphan propagation: dependents lose their owner reference to `owner`.
-pub fn orphan_dependents(sim: &mut SimCluster, _owner_key: &ObjectKey, owner: &Value) {
-    let u = uid(owner);
-    for d in dependents_of(sim, &u) {
-        sim.disown(&d, &u);
+/// Orphan propagation: dependents lose their owner reference to the owner with uid `u`.
+pub fn orphan_dependents(sim: &mut SimCluster, u: &str) {
+    for d in dependents_of(sim, u) {
+        sim.disown(&d, u);
         if let Some(s) = sim.store.get_mut(&d) {
             if let Some(Value::Array(refs)) = s.object.pointer_mut("/metadata/ownerReferences") {
-                refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(u.as_str()));
+                refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(u));
                 if refs.is_empty() {
                     meta_mut(&mut s.object).remove("ownerReferences");
                 }

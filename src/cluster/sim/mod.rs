@@ -178,8 +178,6 @@ pub struct SimCluster {
     gc_pending: bool,
 }
 
-const STATUS_KINDS_WITHOUT_SUBRESOURCE: &[&str] = &[];
-
 fn split_api(api: &str) -> (&str, &str) {
     api.rsplit_once('/').unwrap_or(("", api))
 }
@@ -255,10 +253,8 @@ impl SimCluster {
         self.faults.push(fault);
         // Every Pod's kubelet looks again: the fault may be its own or its workload's.
         let pods: Vec<ObjectKey> = self
-            .store
-            .keys()
-            .filter(|k| k.group.is_empty() && k.kind == "Pod")
-            .cloned()
+            .stored_of("", "Pod", None)
+            .map(|(k, _)| k.clone())
             .collect();
         self.wakeups.extend(pods);
     }
@@ -328,12 +324,27 @@ impl SimCluster {
     }
 
     /// Every stored object, in key order.
-    pub fn objects(&self) -> impl Iterator<Item = (&ObjectKey, &Stored)> {
-        self.store.iter()
+    /// Stored objects of a kind (in one namespace), in key order: keys sort by group, kind,
+    /// namespace, name, so this is a range of the store, not a scan.
+    pub(crate) fn stored_of<'a>(
+        &'a self,
+        group: &'a str,
+        kind: &'a str,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Stored)> + 'a {
+        let start = ObjectKey {
+            group: group.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.unwrap_or("").to_string(),
+            name: String::new(),
+        };
+        self.store.range(start..).take_while(move |(k, _)| {
+            k.group == group && k.kind == kind && namespace.is_none_or(|n| k.namespace == n)
+        })
     }
 
-    pub fn stored(&self, key: &ObjectKey) -> Option<&Stored> {
-        self.store.get(key)
+    pub fn objects(&self) -> impl Iterator<Item = (&ObjectKey, &Stored)> {
+        self.store.iter()
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -380,8 +391,9 @@ impl SimCluster {
                 kind: r.kind.clone(),
                 plural: r.plural.clone(),
                 namespaced: r.namespaced,
-                status_subresource: r.subresources.iter().any(|s| s == "status")
-                    || !STATUS_KINDS_WITHOUT_SUBRESOURCE.contains(&kind),
+                // Built-in strategies reset status on writes to the main resource, whether
+                // or not a status subresource is listed.
+                status_subresource: true,
             }),
             _ => {
                 let gv = if group.is_empty() {
@@ -628,11 +640,16 @@ impl SimCluster {
 
     /// Wakes the controllers of an object that changed and of its owners.
     pub(crate) fn touch(&mut self, key: &ObjectKey) {
+        self.wake_owners(key);
+        self.wakeups.insert(key.clone());
+    }
+
+    /// Wakes the controllers of an object's owners.
+    fn wake_owners(&mut self, key: &ObjectKey) {
         if let Some(s) = self.store.get(key) {
             let owners = owner_keys(&key.namespace, &s.object);
             self.wakeups.extend(owners);
         }
-        self.wakeups.insert(key.clone());
     }
 
     /// Wakes the controller of an object at a time.
@@ -822,10 +839,8 @@ impl SimCluster {
                 .unwrap_or("")
                 .to_string();
             let instances: Vec<ObjectKey> = self
-                .store
-                .keys()
-                .filter(|k| k.group == group && k.kind == kind)
-                .cloned()
+                .stored_of(&group, &kind, None)
+                .map(|(k, _)| k.clone())
                 .collect();
             for k in instances {
                 self.remove_now(&k);
@@ -849,10 +864,7 @@ impl SimCluster {
         }
         // A status is written by the object's own controller: its owners look again, it
         // need not.
-        if let Some(s) = self.store.get(key) {
-            let owners = owner_keys(&key.namespace, &s.object);
-            self.wakeups.extend(owners);
-        }
+        self.wake_owners(key);
     }
 
     /// Creates an object as a controller would (no managed fields recorded for it beyond the
@@ -1003,19 +1015,8 @@ impl Cluster for SimCluster {
         let (g, v) = split_api(api_version);
         self.served(g, v, kind)?;
         let sel = Selector::parse(selector).map_err(|e| ApiError::new(400, "BadRequest", e))?;
-        // Keys sort by group, kind, namespace, name: a list is a range of the store.
-        let start = ObjectKey {
-            group: g.to_string(),
-            kind: kind.to_string(),
-            namespace: namespace.unwrap_or("").to_string(),
-            name: String::new(),
-        };
         let keys: Vec<ObjectKey> = self
-            .store
-            .range(start..)
-            .take_while(|(k, _)| {
-                k.group == g && k.kind == kind && namespace.is_none_or(|n| k.namespace == n)
-            })
+            .stored_of(g, kind, namespace)
             .filter(|(_, s)| {
                 sel.matches(
                     s.object
@@ -1196,43 +1197,35 @@ impl Cluster for SimCluster {
             return Ok(true);
         }
         let namespace = key.group.is_empty() && key.kind == "Namespace";
-        if options.propagation == Propagation::Background
-            && !namespace
-            && object
-                .pointer("/metadata/finalizers")
-                .and_then(Value::as_array)
-                .is_none_or(|f| f.is_empty())
-        {
-            // Nothing holds it: it goes now (its dependents follow through the collector).
-            self.remove_now(key);
-            return Ok(true);
-        }
-        let stored = Stored {
-            object: object.clone(),
-            managed: Vec::new(),
-            managed_json: std::cell::OnceCell::new(),
-        };
-        let mut obj = stored.object.clone();
-        let mut finalizers: Vec<Value> = obj
+        let mut finalizers: Vec<Value> = object
             .pointer("/metadata/finalizers")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
+        let uid = object
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         match options.propagation {
             Propagation::Foreground => {
                 if !finalizers.contains(&json!("foregroundDeletion")) {
                     finalizers.push(json!("foregroundDeletion"));
                 }
             }
-            Propagation::Orphan => {
-                controllers::orphan_dependents(self, key, &stored.object);
-            }
+            Propagation::Orphan => controllers::orphan_dependents(self, &uid),
             Propagation::Background => {}
         }
         if finalizers.is_empty() && !namespace {
+            // Nothing holds it: it goes now (background dependents follow through the
+            // collector).
             self.remove_now(key);
             return Ok(true);
         }
+        // Held by finalizers: marked, and copied only then.
+        let Some(mut obj) = self.store.get(key).map(|s| s.object.clone()) else {
+            return Ok(false);
+        };
         let now = rfc3339(self.clock);
         let meta = meta_mut(&mut obj);
         meta.insert("deletionTimestamp".into(), json!(now));
