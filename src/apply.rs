@@ -70,6 +70,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Where the object stands, in the words reports and scenarios share
+    /// ([`crate::status::WORDS`]).
+    pub fn word(&self) -> String {
+        if !self.blocked_by.is_empty() {
+            "Skipped".to_string()
+        } else if self.error.is_some() && self.status == Status::NotFound {
+            "Error".to_string()
+        } else {
+            self.status.to_string()
+        }
+    }
+
     /// A change not (yet) applied: NotFound, with the error that stopped it, if any.
     fn of(c: &plan::Change, error: Option<String>) -> Outcome {
         Outcome {
@@ -125,14 +137,7 @@ impl Report {
     pub fn by_status(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();
         for o in &self.outcomes {
-            let k = if !o.blocked_by.is_empty() {
-                "Skipped".to_string()
-            } else if o.error.is_some() && o.status == Status::NotFound {
-                "Error".to_string()
-            } else {
-                o.status.to_string()
-            };
-            *out.entry(k).or_insert(0) += 1;
+            *out.entry(o.word()).or_insert(0) += 1;
         }
         out
     }

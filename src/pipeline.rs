@@ -20,6 +20,18 @@ use std::path::PathBuf;
 pub struct Input {
     /// A directory or a file.
     pub path: PathBuf,
+    /// Further files and directories read with it (several PATH arguments), in one root.
+    pub also: Vec<PathBuf>,
+    /// A document given on standard input (`-`).
+    pub stdin: Option<std::sync::Arc<str>>,
+    /// Read only standard input, no path.
+    pub stdin_only: bool,
+    /// The root, when the user sets it (`--root`).
+    pub root: Option<PathBuf>,
+    /// gitignore-style patterns of root-relative paths left out.
+    pub exclude: Vec<String>,
+    /// Paths in diagnostics relative to the root (machine output), not as typed.
+    pub root_relative: bool,
     /// How to show paths under it (the argument as the user typed it).
     pub display: String,
     /// A Git revision to read instead of the working tree.
@@ -38,6 +50,12 @@ impl Input {
         Input {
             display: path.to_string_lossy().into_owned(),
             path,
+            also: Vec::new(),
+            stdin: None,
+            stdin_only: false,
+            root: None,
+            exclude: Vec::new(),
+            root_relative: false,
             rev: None,
             max_file_bytes: crate::source::DEFAULT_MAX_FILE_BYTES,
             crds: Vec::new(),
@@ -74,6 +92,39 @@ pub struct Compiled {
 }
 
 impl Compiled {
+    /// The names kinds answer to in object references: plurals of every known kind, the
+    /// built-in short names, and the short names of the input's CRDs.
+    pub fn kind_names(&self) -> crate::object::reference::KindNames {
+        let mut names = crate::object::reference::KindNames::builtin();
+        for r in self.catalog.resources() {
+            names.add(&r.group, &r.kind, [r.plural.clone()]);
+        }
+        for o in &self.objects {
+            if o.key.kind == "CustomResourceDefinition"
+                && let Some(n) = o.value.pointer("/spec/names")
+            {
+                let group = o
+                    .value
+                    .pointer("/spec/group")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                let kind = n.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+                let short = n
+                    .get("shortNames")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string));
+                let singular = n
+                    .get("singular")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+                names.add(group, kind, short.chain(singular));
+            }
+        }
+        names
+    }
+
     /// The source location of a node of an object.
     pub fn locate(&self, obj: &Object, pointer: &str, prefer_key: bool) -> Location {
         self.spans
@@ -83,11 +134,23 @@ impl Compiled {
 
 /// Opens the input as a [`SourceSet`].
 pub fn open(input: &Input) -> Result<SourceSet, SourceError> {
+    let mut paths = Vec::new();
+    if !input.stdin_only {
+        paths.push(input.path.clone());
+    }
+    paths.extend(input.also.iter().cloned());
+    let req = crate::source::Request {
+        paths,
+        display: input.display.clone(),
+        root: input.root.clone(),
+        stdin: input.stdin.clone(),
+        exclude: input.exclude.clone(),
+        root_relative: input.root_relative,
+        max_file_bytes: input.max_file_bytes,
+    };
     match &input.rev {
-        Some(rev) => SourceSet::from_git(&input.path, rev, &input.display, input.max_file_bytes),
-        None => {
-            SourceSet::from_dir_in_repository(&input.path, &input.display, input.max_file_bytes)
-        }
+        Some(rev) => SourceSet::from_git(&req, rev),
+        None => SourceSet::open(&req),
     }
 }
 
@@ -123,6 +186,30 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
     diagnostics.append(&mut rendered.diagnostics);
     let spans = std::mem::take(&mut rendered.spans);
     let nfiles = rendered.files;
+    if nfiles == 0
+        && matches!(input.mode, Mode::Auto(_))
+        && rendered.units.iter().all(|u| u.objects.is_empty())
+    {
+        let named: Vec<String> = sources
+            .focus_dirs()
+            .iter()
+            .map(|d| sources.display(d))
+            .map(|d| if d.is_empty() { ".".to_string() } else { d })
+            .collect();
+        let shown = if named.is_empty() {
+            input.display.clone()
+        } else {
+            named.join(", ")
+        };
+        diagnostics.push(
+            Diagnostic::new(
+                Code::NoManifests,
+                format!("`{shown}` holds no manifests: no YAML file and no kustomization was found"),
+            )
+            .at(Location::file(shown.clone()), "")
+            .help("hidden directories, files .gitignore ignores and `exclude` patterns are skipped; check the PATH"),
+        );
+    }
     let mut objects = Vec::new();
     let mut units = Vec::new();
     for u in std::mem::take(&mut rendered.units) {

@@ -30,6 +30,39 @@ impl fmt::Display for Status {
     }
 }
 
+/// The words kiln's reports and scenario expectations share for where an object stands after
+/// an apply: the kstatus statuses, plus `Skipped` (not applied: something it waits for failed)
+/// and `Error` (the API server refused it). `kiln sim` counts objects by these words and a
+/// scenario's `status:` expectation takes the same ones (case does not matter).
+pub const WORDS: &[&str] = &[
+    "Current",
+    "InProgress",
+    "Failed",
+    "Terminating",
+    "NotFound",
+    "Skipped",
+    "Error",
+];
+
+/// The canonical spelling of a status word, whatever its case.
+pub fn word(text: &str) -> Option<&'static str> {
+    WORDS.iter().copied().find(|w| w.eq_ignore_ascii_case(text))
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Status, String> {
+        Ok(match word(s) {
+            Some("Current") => Status::Current,
+            Some("InProgress") => Status::InProgress,
+            Some("Failed") => Status::Failed,
+            Some("Terminating") => Status::Terminating,
+            Some("NotFound") => Status::NotFound,
+            _ => return Err(format!("`{s}` is not a kstatus status")),
+        })
+    }
+}
+
 /// What `Compute` says: a status, a message, and the reason of the condition it would report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Result {

@@ -119,6 +119,10 @@ catalogue! {
         "A legacy var or a replacement cannot be resolved.";
     NotRenderedOffline = "not-rendered-offline", Error, "render",
         "Something kustomize would fetch or execute (a remote base, a Helm chart, a plugin, a KRM function) cannot be rendered offline.";
+    ComponentNotBuilt = "component-not-built", Error, "render",
+        "The directory named is a kustomize Component, which is built only as part of a kustomization that lists it.";
+    NoManifests = "no-manifests", Warning, "render",
+        "The input holds no manifests at all: no YAML file, no kustomization (everything was ignored, excluded or not YAML).";
     DeprecatedKustomizeField = "deprecated-kustomize-field", Info, "render",
         "A kustomization uses a deprecated field (bases, patchesStrategicMerge, patchesJson6902, commonLabels, vars, imageTags).";
     UnappliedPatchDirective = "unapplied-patch-directive", Warning, "render",
@@ -127,7 +131,7 @@ catalogue! {
         "A legacy var is declared but never referenced.";
     InvalidFluxKustomization = "invalid-flux-kustomization", Error, "render",
         "A Flux Kustomization cannot be built: a malformed spec, a component that is not a local path, a YAML file under its path that is not a Kubernetes object.";
-    FluxSourceUnavailable = "flux-source-unavailable", Warning, "render",
+    FluxSourceUnavailable = "flux-source-unavailable", Error, "render",
         "A Flux Kustomization's source is not this repository (an OCIRepository, a Bucket, another Git repository) and no `--source` maps it to a local path; it is not rendered.";
     IgnoredFluxField = "ignored-flux-field", Warning, "render",
         "A Flux Kustomization field that current kustomize-controller no longer reads (v1beta2 `patchesStrategicMerge`, `patchesJson6902`).";
@@ -197,6 +201,9 @@ catalogue! {
         "An annotation key is not a qualified name, or all annotations together exceed 256 KiB.";
     UnsubstitutedVariable = "unsubstituted-variable", Info, "validate",
         "Values hold Flux `${VAR}` substitution variables; they can only be checked after substitution.";
+    // configuration
+    InvalidConfig = "invalid-config", Error, "config",
+        "The repository's `.kiln.yaml` is not valid: not YAML, an unknown field, a value of the wrong type or an unknown code.";
     // scenario
     ScenarioInvalid = "scenario-invalid", Error, "scenario",
         "A `kiln test` scenario file is malformed: not YAML, an unknown step or field, a value of the wrong type, a path that does not exist.";
@@ -221,22 +228,83 @@ impl std::str::FromStr for Code {
             .iter()
             .copied()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| format!("unknown diagnostic code `{s}` (see docs/diagnostics.md)"))
+            .ok_or_else(|| {
+                let near: Vec<&str> = Code::ALL
+                    .iter()
+                    .map(|c| c.as_str())
+                    .filter(|c| crate::object::reference::distance(c, s) <= 3 || c.contains(s))
+                    .take(3)
+                    .collect();
+                if near.is_empty() {
+                    format!("unknown diagnostic code `{s}` (`kiln explain --list` lists them)")
+                } else {
+                    format!(
+                        "unknown diagnostic code `{s}`; did you mean {}? (`kiln explain --list` lists them)",
+                        near.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                    )
+                }
+            })
+    }
+}
+
+impl Code {
+    /// Whether a diagnostic of this code means objects were left out of the render (and so out
+    /// of validation): such errors fail a check unless `--accept-unrendered CODE` accepts them.
+    pub fn means_unrendered(self) -> bool {
+        matches!(
+            self,
+            Code::NotRenderedOffline | Code::GeneratorFailed | Code::FluxSourceUnavailable
+        )
+    }
+
+    /// The catalogue entry, as `kiln explain CODE` prints it.
+    pub fn explain(self) -> String {
+        let mut out = format!(
+            "{}\n\n{}\n\nseverity: {} (by default)\nstage:    {}\n",
+            self.as_str(),
+            self.summary(),
+            self.default_severity().as_str(),
+            self.stage()
+        );
+        out.push('\n');
+        out.push_str(match self.default_severity() {
+            Severity::Error if self.means_unrendered() => {
+                "An error: the objects it concerns were not rendered, so they were not checked either. \
+                 `--accept-unrendered CODE` (or `acceptUnrendered:` in .kiln.yaml) accepts it as a \
+                 warning; nothing else hides it.\n"
+            }
+            Severity::Error => "An error: kiln exits 1. No flag hides it; fix the input.\n",
+            Severity::Warning => {
+                "A warning: kiln still exits 0 unless `--deny CODE` or `--deny warnings` makes it an \
+                 error; `--allow CODE` (or `allow:` in .kiln.yaml) hides it.\n"
+            }
+            Severity::Info => {
+                "A note: shown with -v; `--deny CODE` makes it an error, `--allow CODE` hides it.\n"
+            }
+        });
+        out
     }
 }
 
 /// The catalogue as Markdown, the content of `docs/diagnostics.md`.
 pub fn catalogue_markdown() -> String {
+    catalogue_markdown_of(Code::ALL)
+}
+
+/// Some codes of the catalogue as Markdown.
+pub fn catalogue_markdown_of(codes: &[Code]) -> String {
     let mut out = String::from(
         "# Diagnostic codes\n\n\
          Generated from `src/diag/codes.rs` by `cargo xtask docs`; do not edit by hand.\n\n\
-         Every diagnostic kiln prints has one of these codes. `--allow CODE` hides a code,\n\
-         `--deny CODE` turns it into an error, `--deny warnings` turns every warning into an error.\n\
+         Every diagnostic kiln prints has one of these codes; `kiln explain CODE` prints its entry.\n\
+         `--allow CODE` hides the warnings and notes of a code (never an error), `--deny CODE` turns\n\
+         it into an error, `--deny warnings` turns every warning into an error, and\n\
+         `--accept-unrendered CODE` accepts objects left unrendered for that reason as a warning.\n\
          Exit status: 0 when no error remains, 1 when at least one does, 2 for a usage or environment\n\
          error (an unreadable repository, an unknown revision).\n\n",
     );
     let mut stage = "";
-    for code in Code::ALL {
+    for code in codes {
         if code.stage() != stage {
             stage = code.stage();
             out.push_str(&format!(

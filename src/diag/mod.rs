@@ -9,7 +9,7 @@
 mod codes;
 pub mod render;
 
-pub use codes::{Code, catalogue_markdown};
+pub use codes::{Code, catalogue_markdown, catalogue_markdown_of};
 
 use serde::Serialize;
 
@@ -174,18 +174,27 @@ impl Counts {
     }
 }
 
-/// What the user asked to do with codes: `--allow CODE` drops a code, `--deny CODE` makes it an
-/// error, `--deny warnings` makes every warning an error.
+/// What the user asked to do with codes: `--allow CODE` hides warnings and notes of a code
+/// (never an error), `--deny CODE` makes it an error, `--deny warnings` makes every warning an
+/// error, and `--accept-unrendered CODE` accepts objects left unrendered for that reason (a
+/// remote base, a failed generator, a source kiln cannot read) as a warning instead of an error.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
     pub allow: Vec<Code>,
     pub deny: Vec<Code>,
     pub deny_warnings: bool,
+    pub accept_unrendered: Vec<Code>,
 }
 
 impl Policy {
     pub fn apply(&self, diags: &mut Vec<Diagnostic>) {
-        diags.retain(|d| !self.allow.contains(&d.code));
+        for d in diags.iter_mut() {
+            if d.severity == Severity::Error && self.accept_unrendered.contains(&d.code) {
+                d.severity = Severity::Warning;
+                d.message.push_str(" (accepted with --accept-unrendered)");
+            }
+        }
+        diags.retain(|d| d.severity == Severity::Error || !self.allow.contains(&d.code));
         for d in diags.iter_mut() {
             if self.deny.contains(&d.code)
                 || (self.deny_warnings && d.severity == Severity::Warning)
@@ -193,5 +202,52 @@ impl Policy {
                 d.severity = Severity::Error;
             }
         }
+    }
+
+    /// Adds a user's `--allow CODE`: refused for codes that are errors, which no flag hides.
+    pub fn allow_code(&mut self, text: &str) -> Result<(), String> {
+        let code: Code = text.parse()?;
+        if code.default_severity() == Severity::Error {
+            let hint = if code.means_unrendered() {
+                format!(
+                    "; to accept objects left unrendered for this reason, use --accept-unrendered {code}"
+                )
+            } else {
+                String::new()
+            };
+            return Err(format!(
+                "--allow {code}: `{code}` is an error, and --allow hides only warnings and notes{hint}"
+            ));
+        }
+        self.allow.push(code);
+        Ok(())
+    }
+
+    /// Adds a user's `--deny CODE` or `--deny warnings`.
+    pub fn deny_code(&mut self, text: &str) -> Result<(), String> {
+        if text == "warnings" {
+            self.deny_warnings = true;
+        } else {
+            self.deny.push(text.parse()?);
+        }
+        Ok(())
+    }
+
+    /// Adds a user's `--accept-unrendered CODE`: only codes that mean objects were not rendered.
+    pub fn accept_unrendered_code(&mut self, text: &str) -> Result<(), String> {
+        let code: Code = text.parse()?;
+        if !code.means_unrendered() {
+            let which: Vec<&str> = Code::ALL
+                .iter()
+                .filter(|c| c.means_unrendered())
+                .map(|c| c.as_str())
+                .collect();
+            return Err(format!(
+                "--accept-unrendered {code}: `{code}` does not mean objects were left unrendered; it takes {}",
+                which.join(", ")
+            ));
+        }
+        self.accept_unrendered.push(code);
+        Ok(())
     }
 }

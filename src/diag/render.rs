@@ -263,6 +263,72 @@ pub fn json(diags: &[Diagnostic], summary: &Summary) -> String {
     s
 }
 
+/// One line per diagnostic, `path:line:col: severity[code]: message`, as compilers print them
+/// for grep and editors' quickfix lists.
+pub fn short(diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let place = match &d.primary {
+            Some(p) => match p.location.range {
+                Some(r) => format!("{}:{}:{}: ", p.location.path, r.line, r.column),
+                None => format!("{}: ", p.location.path),
+            },
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{place}{}[{}]: {}",
+            d.severity.as_str(),
+            d.code,
+            d.message.replace('\n', " ")
+        );
+    }
+    out
+}
+
+/// A Markdown report for a pull-request comment: the summary, then a table of findings.
+pub fn markdown(diags: &[Diagnostic], summary: &Summary) -> String {
+    let c = summary.counts;
+    let mut out = format!(
+        "### kiln check: {}\n\n{} error{}, {} warning{} in {} object{} from {} file{}.\n",
+        if c.errors == 0 { "passed" } else { "failed" },
+        c.errors,
+        if c.errors == 1 { "" } else { "s" },
+        c.warnings,
+        if c.warnings == 1 { "" } else { "s" },
+        summary.objects,
+        if summary.objects == 1 { "" } else { "s" },
+        summary.files,
+        if summary.files == 1 { "" } else { "s" },
+    );
+    if !diags.is_empty() {
+        out.push_str("\n| | where | code | message |\n|---|---|---|---|\n");
+        let cell = |s: &str| s.replace('|', "\\|").replace('\n', "<br>");
+        for d in diags {
+            let icon = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "note",
+            };
+            let place = match &d.primary {
+                Some(p) => match p.location.range {
+                    Some(r) => format!("`{}:{}:{}`", p.location.path, r.line, r.column),
+                    None => format!("`{}`", p.location.path),
+                },
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "| {icon} | {} | `{}` | {} |",
+                cell(&place),
+                d.code,
+                cell(&d.message)
+            );
+        }
+    }
+    out
+}
+
 fn gh_escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
@@ -338,8 +404,27 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
+/// Percent-encodes a path for a URI (RFC 3986): unreserved characters and `/` stay.
+pub fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
 fn sarif_location(label: &Label) -> serde_json::Value {
-    let mut phys = json!({ "artifactLocation": { "uri": label.location.path } });
+    let mut phys = json!({ "artifactLocation": {
+        "uri": percent_encode_path(&label.location.path),
+        "uriBaseId": "SRCROOT",
+    } });
     if let Some(r) = label.location.range {
         phys["region"] = json!({
             "startLine": r.line,
@@ -357,8 +442,9 @@ fn sarif_location(label: &Label) -> serde_json::Value {
     loc
 }
 
-/// SARIF 2.1.0, as GitHub code scanning and other review tools read it.
-pub fn sarif(diags: &[Diagnostic]) -> String {
+/// SARIF 2.1.0, as GitHub code scanning and other review tools read it. Paths are relative to
+/// `SRCROOT`, the repository root (`root_uri`, a `file://` URI ending in `/`).
+pub fn sarif(diags: &[Diagnostic], root_uri: Option<&str>) -> String {
     let rules: Vec<_> = Code::ALL
         .iter()
         .map(|c| {
@@ -411,6 +497,10 @@ pub fn sarif(diags: &[Diagnostic]) -> String {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},
+            "originalUriBaseIds": match root_uri {
+                Some(u) => json!({ "SRCROOT": { "uri": u } }),
+                None => json!({ "SRCROOT": { "description": { "text": "the repository root" } } }),
+            },
             "results": results,
         }],
     });

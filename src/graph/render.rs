@@ -11,77 +11,23 @@ use std::fmt::Write;
 /// Where an edge is written, as `file:line`.
 pub type Place<'a> = &'a dyn Fn(&Edge) -> Option<String>;
 
-/// Finds objects by `Kind/namespace/name` or `Kind/name` (the notation kiln prints), with an
-/// optional group: `Kind.group/namespace/name`.
-pub fn find(objects: &[Object], text: &str) -> Result<usize, String> {
-    let parts: Vec<&str> = text.split('/').collect();
-    let (kind_group, ns, name) = match parts.as_slice() {
-        [k, n] => (*k, "", *n),
-        [k, ns, n] => (*k, *ns, *n),
-        _ => {
-            return Err(format!(
-                "`{text}`: write an object as Kind/namespace/name or Kind/name"
-            ));
-        }
-    };
-    let (kind, group) = match kind_group.split_once('.') {
-        Some((k, g)) => (k, Some(g)),
-        None => (kind_group, None),
-    };
-    let hits: Vec<usize> = objects
+/// The object a reference names (`Deployment/shop/web`, `deploy/web` with a namespace,
+/// `deployment.apps/web`...); no match or several is an error naming the nearest.
+pub fn find(
+    objects: &[Object],
+    kinds: &crate::object::reference::KindNames,
+    text: &str,
+    namespace: Option<&str>,
+) -> Result<usize, String> {
+    let r =
+        crate::object::reference::ObjectRef::parse(text, namespace).map_err(|e| e.to_string())?;
+    let key = r
+        .resolve(objects.iter().map(|o| &o.key), kinds)
+        .map_err(|e| e.to_string())?;
+    objects
         .iter()
-        .enumerate()
-        .filter(|(_, o)| {
-            o.key.kind == kind
-                && o.key.namespace == ns
-                && o.key.name == name
-                && group.is_none_or(|g| o.key.group == g)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    match hits.as_slice() {
-        [one] => Ok(*one),
-        [] => {
-            let near: Vec<String> = objects
-                .iter()
-                .filter(|o| o.key.name == name)
-                .take(5)
-                .map(|o| o.key.to_string())
-                .collect();
-            Err(format!(
-                "no object `{text}` in the input{}",
-                if near.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (objects named {name}: {})", near.join(", "))
-                }
-            ))
-        }
-        many => {
-            let groups: BTreeSet<String> =
-                many.iter().map(|&i| objects[i].key.group.clone()).collect();
-            if groups.len() > 1 {
-                Err(format!(
-                    "`{text}` is ambiguous: {}",
-                    groups
-                        .iter()
-                        .map(|g| format!(
-                            "{kind}.{g}/{}",
-                            if ns.is_empty() {
-                                name.to_string()
-                            } else {
-                                format!("{ns}/{name}")
-                            }
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            } else {
-                // The same object in several alternative units: the first.
-                Ok(many[0])
-            }
-        }
-    }
+        .position(|o| &o.key == key)
+        .ok_or_else(|| format!("`{text}` matches no object"))
 }
 
 fn counts_by_rule(g: &DependencyGraph) -> BTreeMap<&'static str, usize> {
@@ -416,4 +362,110 @@ pub fn neighbourhood(g: &DependencyGraph, v: usize) -> BTreeSet<usize> {
         }
     }
     out
+}
+
+/// Collapses objects into groups (units, namespaces, kinds): a node per group with its object
+/// count, an edge per pair of groups with the number of object edges between them. For
+/// pictures of large inputs, which are unreadable (and refused by Mermaid) object by object.
+pub struct Groups<'a> {
+    /// The group of each object.
+    pub of: &'a [usize],
+    /// The name of each group.
+    pub names: &'a [String],
+    /// What a group is (`unit`, `namespace`, `kind`), for labels.
+    pub what: &'a str,
+}
+
+fn group_edges(
+    g: &DependencyGraph,
+    groups: &Groups,
+) -> std::collections::BTreeMap<(usize, usize), usize> {
+    // A barrier stands for the groups of what it gathers.
+    let mut memo: Vec<Option<BTreeSet<usize>>> = vec![None; g.nodes.len()];
+    fn sources(
+        g: &DependencyGraph,
+        groups: &Groups,
+        v: usize,
+        memo: &mut Vec<Option<BTreeSet<usize>>>,
+        depth: usize,
+    ) -> BTreeSet<usize> {
+        if let Some(s) = &memo[v] {
+            return s.clone();
+        }
+        let out = match g.nodes[v] {
+            Node::Object(i) => BTreeSet::from([groups.of[i]]),
+            Node::WaveBarrier { .. } => {
+                let mut s = BTreeSet::new();
+                if depth < 64 {
+                    for &e in &g.incoming[v] {
+                        s.extend(sources(g, groups, g.edges[e].from, memo, depth + 1));
+                    }
+                }
+                s
+            }
+        };
+        memo[v] = Some(out.clone());
+        out
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for e in &g.edges {
+        let Node::Object(to) = g.nodes[e.to] else {
+            continue;
+        };
+        for from in sources(g, groups, e.from, &mut memo, 0) {
+            let to = groups.of[to];
+            if from != to {
+                *out.entry((from, to)).or_insert(0) += 1;
+            }
+        }
+    }
+    out
+}
+
+fn group_sizes(groups: &Groups) -> Vec<usize> {
+    let mut n = vec![0; groups.names.len()];
+    for &x in groups.of {
+        n[x] += 1;
+    }
+    n
+}
+
+/// Graphviz of the groups.
+pub fn dot_grouped(g: &DependencyGraph, groups: &Groups) -> String {
+    let mut s = format!(
+        "digraph kiln {{\n  // objects grouped by {}\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n  edge [fontsize=9];\n",
+        groups.what
+    );
+    for (i, (name, n)) in groups.names.iter().zip(group_sizes(groups)).enumerate() {
+        let _ = writeln!(
+            s,
+            "  g{i} [label=\"{}: {} ({n} object{})\"];",
+            groups.what,
+            dot_escape(name),
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    for ((a, b), n) in group_edges(g, groups) {
+        let _ = writeln!(s, "  g{a} -> g{b} [label=\"{n}\"];");
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// Mermaid of the groups.
+pub fn mermaid_grouped(g: &DependencyGraph, groups: &Groups) -> String {
+    let mut s = format!("%% objects grouped by {}\nflowchart LR\n", groups.what);
+    for (i, (name, n)) in groups.names.iter().zip(group_sizes(groups)).enumerate() {
+        let _ = writeln!(
+            s,
+            "  g{i}[\"{}: {} ({n} object{})\"]",
+            groups.what,
+            name.replace('"', "#quot;"),
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    for ((a, b), n) in group_edges(g, groups) {
+        let _ = writeln!(s, "  g{a} -->|{n}| g{b}");
+    }
+    s
 }

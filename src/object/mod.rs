@@ -6,6 +6,7 @@
 //!
 //! No I/O and no schema knowledge here: `load` feeds documents in, `validate` checks the result.
 
+pub mod reference;
 pub mod selector;
 
 use crate::diag::{Code, Diagnostic, Location};
@@ -371,6 +372,10 @@ fn one(
                 });
             let generated =
                 matches!(field("generateName"), Some(Value::String(g)) if !g.is_empty());
+            if generated && let Some(Value::String(g)) = field("generateName") {
+                // Named by the server on create: shown as `Job/default/migrate-*`.
+                name = format!("{g}*");
+            }
             if !(generated && hook) {
                 let mut d = Diagnostic::new(
                     Code::MissingName,
@@ -434,7 +439,7 @@ pub fn duplicates(objects: &[Object], locate: &dyn Fn(&Object) -> Location) -> V
     let mut first: BTreeMap<&ObjectKey, usize> = BTreeMap::new();
     let mut out = Vec::new();
     for (i, o) in objects.iter().enumerate() {
-        if o.key.name.is_empty() {
+        if o.key.name.is_empty() || o.key.name.ends_with('*') {
             continue;
         }
         match first.get(&o.key) {

@@ -119,6 +119,19 @@ pub fn compare(kiln: &[Value], kubectl: &[Value]) -> Option<String> {
 
 fn build(kz: &Kustomizer, dir: &str) -> Result<Vec<Value>, String> {
     kz.build(dir)
+        .and_then(|b| {
+            // Objects left unrendered (a remote base, Helm charts): kubectl fails the build.
+            match b
+                .notes
+                .iter()
+                .find(|d| d.severity == crate::diag::Severity::Error)
+            {
+                Some(d) => Err(super::kustomize::BuildError {
+                    diagnostic: d.clone(),
+                }),
+                None => Ok(b),
+            }
+        })
         .map(|b| {
             b.resources
                 .into_iter()

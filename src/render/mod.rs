@@ -77,16 +77,39 @@ impl Rendered {
 /// How to render.
 #[derive(Clone, Debug)]
 pub enum Mode {
-    /// Discover kustomizations and plain YAML; kustomizations read files as the restrictor says.
-    Auto(LoadRestrictor),
+    /// Discover kustomizations and plain YAML.
+    Auto(Discovery),
     /// Expand a Flux tree from an entry directory.
     Flux(flux::Options),
 }
 
 impl Default for Mode {
     fn default() -> Mode {
-        Mode::Auto(LoadRestrictor::RootOnly)
+        Mode::Auto(Discovery::default())
     }
+}
+
+/// How a directory becomes units when no Flux entry is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// Which files kustomizations may read.
+    pub restrictor: LoadRestrictor,
+    /// Render every kustomization root under a directory that holds a kustomization itself
+    /// (without it, such a directory is built alone, as `kubectl kustomize DIR` builds it).
+    pub all: bool,
+    /// How plain YAML files form units.
+    pub plain_units: PlainUnits,
+}
+
+/// How plain YAML files (outside kustomizations) are grouped into units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlainUnits {
+    /// All of them one unit: the same object in two files is a duplicate.
+    #[default]
+    Root,
+    /// One unit per directory: sibling directories are alternatives (one per cluster or
+    /// environment), and an object may appear in each.
+    Directory,
 }
 
 /// Converts kustomize's resources into objects.
@@ -146,6 +169,17 @@ fn included_dirs(sources: &SourceSet, dir: &str, kustomization: FileId) -> Vec<S
     out
 }
 
+/// Whether a kustomization file declares `kind: Component`.
+fn is_component(sources: &SourceSet, kustomization: FileId) -> bool {
+    let Ok(text) = sources.text(kustomization) else {
+        return false;
+    };
+    text.lines().any(|l| {
+        let l = l.trim_end();
+        l == "kind: Component" || l == "kind: \"Component\"" || l == "kind: 'Component'"
+    })
+}
+
 /// Renders a kustomization directory as one unit.
 fn render_kustomization(kz: &Kustomizer, sources: &SourceSet, dir: &str, out: &mut Rendered) {
     let file = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
@@ -179,12 +213,12 @@ fn render_kustomization(kz: &Kustomizer, sources: &SourceSet, dir: &str, out: &m
 /// Discovers and renders everything under the root of `sources`.
 pub fn render(sources: &SourceSet, mode: &Mode, limits: &Limits) -> Rendered {
     match mode {
-        Mode::Auto(restrictor) => render_auto(sources, *restrictor, limits),
+        Mode::Auto(discovery) => render_auto(sources, discovery, limits),
         Mode::Flux(options) => flux::render(sources, options, limits),
     }
 }
 
-fn render_auto(sources: &SourceSet, restrictor: LoadRestrictor, limits: &Limits) -> Rendered {
+fn render_auto(sources: &SourceSet, discovery: &Discovery, limits: &Limits) -> Rendered {
     let mut out = Rendered::default();
     let mut notes = Vec::new();
     // Every directory with a kustomization file, and which of them others include.
@@ -201,11 +235,44 @@ fn render_auto(sources: &SourceSet, restrictor: LoadRestrictor, limits: &Limits)
     for (dir, file) in &kustomizations {
         included.extend(included_dirs(sources, dir, *file));
     }
-    let kz = Kustomizer::new(sources, restrictor);
+    let kz = Kustomizer::new(sources, discovery.restrictor);
+    // A directory the user named that holds a kustomization is built alone, as `kubectl
+    // kustomize DIR` builds it, unless `--all` asks for every root below it.
+    let named: Vec<&String> = sources
+        .focus_dirs()
+        .iter()
+        .filter(|d| kustomizations.contains_key(d.as_str()))
+        .collect();
+    let exact = !discovery.all && !named.is_empty() && named.len() == sources.focus_dirs().len();
     for dir in kustomizations.keys() {
-        if !included.contains(dir) {
-            render_kustomization(&kz, sources, dir, &mut out);
+        let component = is_component(sources, kustomizations[dir]);
+        if exact {
+            if !named.contains(&dir) {
+                continue;
+            }
+            if component {
+                out.diagnostics.push(
+                    Diagnostic::new(
+                        Code::ComponentNotBuilt,
+                        format!(
+                            "`{}` is a kustomize Component; it is built only as part of a kustomization that lists it under `components:`",
+                            sources.display(dir)
+                        ),
+                    )
+                    .at(sources.file_location(kustomizations[dir]), "kind: Component")
+                    .help("name the kustomization that uses this component instead"),
+                );
+                continue;
+            }
+        } else if included.contains(dir) || component {
+            continue;
         }
+        render_kustomization(&kz, sources, dir, &mut out);
+    }
+    if exact {
+        out.files = kustomizations.len().min(named.len());
+        out.spans = kz.take_spans();
+        return out;
     }
     // Plain YAML outside every kustomization directory.
     let owned = |p: &str| {
@@ -229,15 +296,40 @@ fn render_auto(sources: &SourceSet, restrictor: LoadRestrictor, limits: &Limits)
     let loaded = load::load_files(sources, &plain, limits);
     out.diagnostics.extend(notes);
     out.diagnostics.extend(loaded.diagnostics);
-    if !loaded.objects.is_empty() {
-        out.units.push(Unit {
-            name: "plain YAML".into(),
-            kind: UnitKind::Plain,
-            path: String::new(),
-            objects: loaded.objects,
-            depends_on: Vec::new(),
-            owner: None,
-        });
+    match discovery.plain_units {
+        PlainUnits::Root => {
+            if !loaded.objects.is_empty() {
+                out.units.push(Unit {
+                    name: "plain YAML".into(),
+                    kind: UnitKind::Plain,
+                    path: String::new(),
+                    objects: loaded.objects,
+                    depends_on: Vec::new(),
+                    owner: None,
+                });
+            }
+        }
+        PlainUnits::Directory => {
+            let mut by_dir: BTreeMap<String, Vec<Object>> = BTreeMap::new();
+            for o in loaded.objects {
+                let dir = source::parent(sources.path(o.origin.file)).to_string();
+                by_dir.entry(dir).or_default().push(o);
+            }
+            for (dir, objects) in by_dir {
+                out.units.push(Unit {
+                    name: if dir.is_empty() {
+                        ".".into()
+                    } else {
+                        dir.clone()
+                    },
+                    kind: UnitKind::Plain,
+                    path: dir,
+                    objects,
+                    depends_on: Vec::new(),
+                    owner: None,
+                });
+            }
+        }
     }
     out.spans = kz.take_spans();
     out.spans.extend(loaded.spans);

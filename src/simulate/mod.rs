@@ -556,7 +556,6 @@ pub fn parse_duration(s: &str) -> Result<Millis, String> {
 /// namespace and name may be `*`; `what` is `image-pull-backoff`, `crash-loop`, `delay:30s`,
 /// `fail-writes:N` (503, transient) or `fail-writes:N:CODE`, `job-fails`, `never-binds`.
 pub fn parse_fault(target: &str, what: &str) -> Result<crate::cluster::sim::Fault, String> {
-    use crate::cluster::sim::{Fault, FaultKind};
     let parts: Vec<&str> = target.split('/').collect();
     let (kind, namespace, name) = match parts.as_slice() {
         [k, n] => (*k, "", *n),
@@ -572,6 +571,18 @@ pub fn parse_fault(target: &str, what: &str) -> Result<crate::cluster::sim::Faul
             "`{target}`: write the object as Kind/namespace/name or Kind/name"
         ));
     }
+    Ok(crate::cluster::sim::Fault {
+        kind: kind.to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        fault: parse_fault_kind(what)?,
+    })
+}
+
+/// What a fault does: `image-pull-backoff`, `crash-loop`, `delay:30s`, `fail-writes:N[:CODE]`,
+/// `job-fails`, `never-binds`.
+pub fn parse_fault_kind(what: &str) -> Result<crate::cluster::sim::FaultKind, String> {
+    use crate::cluster::sim::FaultKind;
     let (head, arg) = what
         .split_once(':')
         .map(|(h, a)| (h, Some(a)))
@@ -606,12 +617,7 @@ pub fn parse_fault(target: &str, what: &str) -> Result<crate::cluster::sim::Faul
             ));
         }
     };
-    Ok(Fault {
-        kind: kind.to_string(),
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-        fault,
-    })
+    Ok(fault)
 }
 
 /// Seconds, as reports print virtual time (`2.5 s`).

@@ -14,6 +14,7 @@ use crate::cluster::sim::{Fault, SimConfig};
 use crate::cluster::{Cluster, DeleteOptions, Millis, Propagation};
 use crate::diag::{Code, Diagnostic, Location, TextRange};
 use crate::object::ObjectKey;
+use crate::object::reference::{KindNames, ObjectRef};
 use crate::pipeline::{self, Input};
 use crate::plan::Inventory;
 use crate::render::{Mode, flux};
@@ -77,7 +78,9 @@ pub struct ExpectedDrift {
 #[derive(Clone, Debug)]
 pub enum Expectation {
     /// The live object's kstatus.
-    Status(String, Status),
+    /// `status:`: a kstatus status of the live object, or `Skipped` / `Error` for its outcome
+    /// in the last apply (the words `kiln sim` reports).
+    Status(String, &'static str),
     /// The last apply failed this object, with an error or message containing the text.
     Failed(String, String),
     /// The last apply skipped this object because of exactly these.
@@ -676,9 +679,9 @@ fn parse_expect(p: &mut Parser, body: &Value, bp: &str) -> Option<Vec<Located<Ex
         match k.as_str() {
             "status" => {
                 for (obj, s) in v.as_object().into_iter().flatten() {
-                    match s.as_str().and_then(parse_status) {
+                    match s.as_str().and_then(status::word) {
                         Some(st) => push(Expectation::Status(obj.clone(), st)),
-                        None => p.error(&format!("{ptr}/{}", escape(obj)), "a status is Current, InProgress, Failed, Terminating or NotFound", "unknown status"),
+                        None => p.error(&format!("{ptr}/{}", escape(obj)), &format!("a status is one of {}", status::WORDS.join(", ")), "unknown status"),
                     }
                 }
                 if !v.is_object() {
@@ -794,17 +797,6 @@ fn parse_expect(p: &mut Parser, body: &Value, bp: &str) -> Option<Vec<Located<Ex
     Some(out)
 }
 
-fn parse_status(s: &str) -> Option<Status> {
-    Some(match s {
-        "Current" => Status::Current,
-        "InProgress" => Status::InProgress,
-        "Failed" => Status::Failed,
-        "Terminating" => Status::Terminating,
-        "NotFound" => Status::NotFound,
-        _ => return None,
-    })
-}
-
 /// The result of running a scenario.
 pub struct Outcome {
     /// What happened, step by step, with every check.
@@ -821,6 +813,8 @@ struct Runner<'s> {
     last: Option<Step>,
     passed: usize,
     failed: usize,
+    /// Faults whose object did not exist when they were injected: (line, object).
+    unchecked_faults: Vec<(usize, String)>,
 }
 
 impl Runner<'_> {
@@ -834,40 +828,32 @@ impl Runner<'_> {
         }
     }
 
-    /// A live object, or one of the desired states, by `Kind/namespace/name` (or
-    /// `Kind.group/...`, `Kind/name`).
-    fn resolve(&self, text: &str) -> Option<ObjectKey> {
-        let parts: Vec<&str> = text.split('/').collect();
-        let (kind_group, ns, name) = match parts.as_slice() {
-            [k, n] => (*k, "", *n),
-            [k, ns, n] => (*k, *ns, *n),
-            _ => return None,
-        };
-        let (kind, group) = match kind_group.split_once('.') {
-            Some((k, g)) => (k, Some(g)),
-            None => (kind_group, None),
-        };
-        let matches = |k: &ObjectKey| {
-            k.kind == kind
-                && k.namespace == ns
-                && k.name == name
-                && group.is_none_or(|g| k.group == g)
-        };
-        self.session
-            .sim
-            .objects()
-            .map(|(k, _)| k)
-            .find(|k| matches(k))
-            .cloned()
-            .or_else(|| {
+    /// A live object, or one of the desired states, by a reference as kubectl or Flux write
+    /// it (`Kind/namespace/name`, `Kind.group/...`, `deploy/name`...). A reference that names
+    /// nothing (or several) says which objects are nearest.
+    fn find(&self, text: &str) -> Result<ObjectKey, String> {
+        let r = ObjectRef::parse(text, None).map_err(|e| e.to_string())?;
+        let kinds = KindNames::builtin();
+        let live: Vec<ObjectKey> = self.session.sim.objects().map(|(k, _)| k.clone()).collect();
+        if let Ok(k) = r.resolve(live.iter(), &kinds) {
+            return Ok(k.clone());
+        }
+        let known: BTreeSet<ObjectKey> = live
+            .into_iter()
+            .chain(
                 self.session
                     .history
                     .iter()
-                    .flat_map(|d| d.objects.iter())
-                    .map(|o| &o.key)
-                    .find(|k| matches(k))
-                    .cloned()
-            })
+                    .flat_map(|d| d.objects.iter().map(|o| o.key.clone())),
+            )
+            .collect();
+        r.resolve(known.iter(), &kinds)
+            .cloned()
+            .map_err(|e| e.to_string())
+    }
+
+    fn resolve(&self, text: &str) -> Option<ObjectKey> {
+        self.find(text).ok()
     }
 
     fn live(&mut self, text: &str) -> Option<Value> {
@@ -955,7 +941,13 @@ impl Runner<'_> {
                     format!("{}/{}/{}", f.kind, f.namespace, f.name)
                 };
                 self.step_header(line, &format!("fault {target}: {}", f.fault));
-                self.session.sim.inject(f.clone());
+                let mut f = f.clone();
+                match self.find(&target) {
+                    Ok(k) if !f.name.contains('*') => f.kind = k.kind,
+                    // Not there yet (faults usually come before the apply): checked at the end.
+                    _ => self.unchecked_faults.push((line, target.clone())),
+                }
+                self.session.sim.inject(f);
             }
             Instruction::Edit {
                 object,
@@ -967,9 +959,12 @@ impl Runner<'_> {
                     line,
                     &format!("edit {object} as {manager}: {}", shown.join(", ")),
                 );
-                let Some(key) = self.resolve(object) else {
-                    self.check(false, format!("{object} does not exist"));
-                    return;
+                let key = match self.find(object) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        self.check(false, e);
+                        return;
+                    }
                 };
                 let set = set.clone();
                 let r = self.session.sim.update_as(&key, manager, "", &|v| {
@@ -987,9 +982,12 @@ impl Runner<'_> {
                 manager,
             } => {
                 self.step_header(line, &format!("scale {object} to {replicas} as {manager}"));
-                let Some(key) = self.resolve(object) else {
-                    self.check(false, format!("{object} does not exist"));
-                    return;
+                let key = match self.find(object) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        self.check(false, e);
+                        return;
+                    }
                 };
                 let n = *replicas;
                 if let Err(e) = self.session.sim.update_as(&key, manager, "scale", &|v| {
@@ -1003,9 +1001,12 @@ impl Runner<'_> {
                 propagation,
             } => {
                 self.step_header(line, &format!("delete {object}"));
-                let Some(key) = self.resolve(object) else {
-                    self.check(false, format!("{object} does not exist"));
-                    return;
+                let key = match self.find(object) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        self.check(false, e);
+                        return;
+                    }
                 };
                 if let Err(e) = self.session.sim.delete(
                     &key,
@@ -1045,19 +1046,29 @@ impl Runner<'_> {
     fn expect(&mut self, e: &Expectation) {
         match e {
             Expectation::Status(obj, want) => {
-                let live = self.live(obj);
-                let r = status::compute(live.as_ref());
-                let detail = if r.message.is_empty() {
+                let (have, message) = if matches!(*want, "Skipped" | "Error") {
+                    match self.outcome(obj) {
+                        Some(o) => (
+                            o.word(),
+                            o.error.clone().unwrap_or_else(|| o.message.clone()),
+                        ),
+                        None => ("not in the last apply".to_string(), String::new()),
+                    }
+                } else {
+                    let live = self.live(obj);
+                    let r = status::compute(live.as_ref());
+                    (r.status.to_string(), r.message)
+                };
+                let detail = if message.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", r.message)
+                    format!(" ({})", message.lines().next().unwrap_or(""))
                 };
                 self.check(
-                    r.status == *want,
+                    have == *want,
                     format!(
-                        "{obj} is {}{}",
-                        r.status,
-                        if r.status == *want {
+                        "{obj} is {have}{}",
+                        if have == *want {
                             String::new()
                         } else {
                             format!(", expected {want}{detail}")
@@ -1443,6 +1454,7 @@ pub fn run(scenario: &Scenario) -> Outcome {
         last: None,
         passed: 0,
         failed: 0,
+        unchecked_faults: Vec::new(),
     };
     let _ = writeln!(
         r.out,
@@ -1457,6 +1469,13 @@ pub fn run(scenario: &Scenario) -> Outcome {
     }
     for s in &scenario.steps {
         r.run_step(s.line, &s.value);
+    }
+    // A fault whose object never existed is a typo, not a test.
+    for (line, target) in std::mem::take(&mut r.unchecked_faults) {
+        if let Err(e) = r.find(&target) {
+            let _ = writeln!(r.out, "fault (line {line})");
+            r.check(false, format!("the fault's object: {e}"));
+        }
     }
     let (passed, failed) = (r.passed, r.failed);
     let _ = writeln!(

@@ -12,24 +12,33 @@ fn git_err(context: &str, e: impl std::fmt::Display) -> SourceError {
     SourceError::Git(format!("{context}: {e}"))
 }
 
-pub(super) fn read(
-    path: &Path,
-    rev: &str,
-    display_root: &str,
-    max_file_bytes: u64,
-) -> Result<SourceSet, SourceError> {
-    let abs = std::fs::canonicalize(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => SourceError::NotFound(path.to_path_buf()),
-        _ => SourceError::Io(path.to_path_buf(), e),
-    })?;
-    let start = if abs.is_dir() {
-        abs.clone()
+pub(super) fn read(req: &super::Request, rev: &str) -> Result<SourceSet, SourceError> {
+    let canon = |path: &Path| {
+        std::fs::canonicalize(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SourceError::NotFound(path.to_path_buf()),
+            _ => SourceError::Io(path.to_path_buf(), e),
+        })
+    };
+    let paths: Vec<std::path::PathBuf> = req
+        .paths
+        .iter()
+        .map(|p| canon(p))
+        .collect::<Result<_, _>>()?;
+    let first = paths
+        .first()
+        .cloned()
+        .ok_or_else(|| SourceError::Usage("--rev needs a PATH inside a Git repository".into()))?;
+    let start = if first.is_dir() {
+        first.clone()
     } else {
-        abs.parent().map(Path::to_path_buf).unwrap_or(abs.clone())
+        first
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or(first.clone())
     };
     let repo = gix::discover(&start).map_err(|e| {
         git_err(
-            &format!("{} is not inside a Git repository", path.display()),
+            &format!("{} is not inside a Git repository", req.paths[0].display()),
             e,
         )
     })?;
@@ -38,10 +47,20 @@ pub(super) fn read(
         None => std::fs::canonicalize(repo.git_dir())
             .map_err(|e| SourceError::Io(repo.git_dir().to_path_buf(), e))?,
     };
-    let prefix = abs
-        .strip_prefix(&base)
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_default();
+    let mut prefixes = Vec::new();
+    for (p, given) in paths.iter().zip(&req.paths) {
+        let prefix = p
+            .strip_prefix(&base)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .map_err(|_| {
+                SourceError::Usage(format!(
+                    "{} is not in the Git repository {}",
+                    given.display(),
+                    base.display()
+                ))
+            })?;
+        prefixes.push(prefix);
+    }
     let commit = repo
         .rev_parse_single(rev)
         .map_err(|e| git_err(&format!("cannot resolve revision `{rev}`"), e))?
@@ -57,16 +76,19 @@ pub(super) fn read(
         repository: base.clone(),
         rev: rev.to_string(),
         commit: commit_id.clone(),
-        prefix: prefix.clone(),
+        prefix: prefixes[0].clone(),
     };
-    let display = super::normalise_display(display_root);
-
-    // The path may name a directory of the revision, a single file, or (the root) nothing.
-    let (subtree, single) = if prefix.is_empty() {
-        (tree, None)
-    } else {
+    // Each path names a directory of the revision (a focus: the whole revision is read, so
+    // that kustomizations can reach `../base`), a single file, or (the root) the whole tree.
+    let mut focus = Vec::new();
+    let mut chosen = Vec::new();
+    for prefix in &prefixes {
+        if prefix.is_empty() {
+            focus.push(String::new());
+            continue;
+        }
         let entry = tree
-            .lookup_entry_by_path(&prefix)
+            .lookup_entry_by_path(prefix)
             .map_err(|e| git_err("cannot walk the tree", e))?
             .ok_or_else(|| {
                 SourceError::Git(format!(
@@ -74,57 +96,42 @@ pub(super) fn read(
                 ))
             })?;
         match entry.mode().kind() {
-            // A directory: the whole revision is read, with the directory as the focus, so
-            // that its kustomizations can reach `../base`.
-            EntryKind::Tree => (tree, None),
-            EntryKind::Blob | EntryKind::BlobExecutable => {
-                let parent_dir = parent(&prefix).to_string();
-                let t = if parent_dir.is_empty() {
-                    tree.clone()
-                } else {
-                    tree.lookup_entry_by_path(&parent_dir)
-                        .map_err(|e| git_err("cannot walk the tree", e))?
-                        .ok_or_else(|| {
-                            SourceError::Git(format!("`{parent_dir}` does not exist at `{rev}`"))
-                        })?
-                        .object()
-                        .map_err(|e| git_err("cannot read tree", e))?
-                        .peel_to_tree()
-                        .map_err(|e| git_err("cannot read tree", e))?
-                };
-                (t, Some(super::file_name(&prefix).to_string()))
-            }
+            EntryKind::Tree => focus.push(prefix.clone()),
+            EntryKind::Blob | EntryKind::BlobExecutable => chosen.push(prefix.clone()),
             _ => {
                 return Err(SourceError::Git(format!(
                     "`{prefix}` at `{rev}` is not a file or directory"
                 )));
             }
         }
-    };
-    let focus = if single.is_none() {
-        prefix.clone()
-    } else {
+    }
+    let display = if req.root_relative {
         String::new()
-    };
-    let display = if single.is_some() {
-        super::normalise_display(parent(&display))
     } else {
-        let depth = focus.split('/').filter(|p| !p.is_empty()).count();
-        super::normalise_display(&super::boundary_display(display_root, depth))
+        let depth = prefixes[0].split('/').filter(|p| !p.is_empty()).count();
+        super::normalise_display(&super::boundary_display(&req.display, depth))
     };
 
     let mut rec = gix::traverse::tree::Recorder::default();
-    subtree
-        .traverse()
+    tree.traverse()
         .breadthfirst(&mut rec)
         .map_err(|e| git_err("cannot walk the tree", e))?;
     let reader = Reader::Git(Box::new(repo.clone().into_sync()));
-    let mut set = SourceSet::empty(origin, display, reader, max_file_bytes);
+    let mut set = SourceSet::empty(origin, display, reader, req.max_file_bytes);
+    if !req.exclude.is_empty() {
+        let mut ex = super::ignore::Ignore::default();
+        ex.add_file(&req.exclude.join("\n"), "");
+        set.exclude = Some(ex);
+    }
     let mut records = rec.records;
     records.sort_by(|a, b| a.filepath.cmp(&b.filepath));
     let mut links = Vec::new();
     for e in records {
         let rel = e.filepath.to_str_lossy().into_owned();
+        let is_dir = e.mode.kind() == EntryKind::Tree;
+        if set.excluded(&rel, is_dir) || set.excluded_below(&rel) {
+            continue;
+        }
         match e.mode.kind() {
             EntryKind::Tree => {
                 set.dirs.insert(rel);
@@ -161,11 +168,14 @@ pub(super) fn read(
     }
     set.resolve_links();
     set.focus = focus;
-    if let Some(name) = single {
+    for name in chosen {
         let id = set
             .lookup(&name)
-            .ok_or_else(|| SourceError::Git(format!("`{prefix}` is not readable at `{rev}`")))?;
-        set.single_file = Some(id);
+            .ok_or_else(|| SourceError::Git(format!("`{name}` is not readable at `{rev}`")))?;
+        set.chosen.push(id);
+    }
+    if let Some(text) = &req.stdin {
+        set.add_memory_file(super::STDIN, text.clone());
     }
     Ok(set)
 }

@@ -61,6 +61,8 @@ pub enum SourceError {
     Io(PathBuf, std::io::Error),
     Git(String),
     GitDisabled,
+    /// The paths asked for do not fit together (outside `--root`...).
+    Usage(String),
 }
 
 impl fmt::Display for SourceError {
@@ -68,7 +70,7 @@ impl fmt::Display for SourceError {
         match self {
             SourceError::NotFound(p) => write!(f, "{}: no such file or directory", p.display()),
             SourceError::Io(p, e) => write!(f, "{}: {e}", p.display()),
-            SourceError::Git(m) => f.write_str(m),
+            SourceError::Git(m) | SourceError::Usage(m) => f.write_str(m),
             SourceError::GitDisabled => f.write_str(
                 "this kiln was built without the `git` feature; `--rev` is not available",
             ),
@@ -124,12 +126,37 @@ pub struct SourceSet {
     links: BTreeMap<String, String>,
     reader: Reader,
     max_file_bytes: u64,
-    /// Set when the root argument named one file: only it is a manifest candidate.
-    single_file: Option<FileId>,
-    /// The directory the user named, relative to the root (empty: the root itself). The root
-    /// may be wider (the repository holding it), so that kustomizations can reach `../base`.
-    focus: String,
+    /// Files the user named one by one (PATH arguments that are files, standard input): each
+    /// is a manifest candidate.
+    chosen: Vec<FileId>,
+    /// The directories the user named, relative to the root (`""`: the root itself). The root
+    /// may be wider (the repository holding them), so that kustomizations can reach `../base`.
+    /// Empty when only files were named.
+    focus: Vec<String>,
     problems: Vec<Diagnostic>,
+    /// The user's `exclude` patterns (`.kiln.yaml`, `--exclude`), root-relative.
+    exclude: Option<ignore::Ignore>,
+}
+
+/// The path standard input is known by.
+pub const STDIN: &str = "<stdin>";
+
+/// What to read: the paths a user named, and how.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// Files and directories (at least one, unless `stdin` is given).
+    pub paths: Vec<PathBuf>,
+    /// The first path as the user typed it, to show paths the way they wrote them.
+    pub display: String,
+    /// The root explicitly (`--root`): it must hold every path.
+    pub root: Option<PathBuf>,
+    /// A document read from standard input (`-`).
+    pub stdin: Option<Arc<str>>,
+    /// gitignore-style patterns of root-relative paths to leave out.
+    pub exclude: Vec<String>,
+    /// Show every path relative to the root (for machine output), not as the user typed it.
+    pub root_relative: bool,
+    pub max_file_bytes: u64,
 }
 
 /// A path that is not allowed: absolute, or leaving the root through `..`.
@@ -204,9 +231,10 @@ impl SourceSet {
             links: BTreeMap::new(),
             reader,
             max_file_bytes,
-            single_file: None,
-            focus: String::new(),
+            chosen: Vec::new(),
+            focus: vec![String::new()],
             problems: Vec::new(),
+            exclude: None,
         }
     }
 
@@ -252,40 +280,169 @@ impl SourceSet {
 
     /// Lists the files of the Git work tree that holds the directory `path` (the nearest
     /// ancestor with a `.git`), skipping what its `.gitignore` files ignore, with `path` as the
-    /// focus; outside a work tree, the files under `path` alone.
+    /// focus; outside a work tree, what `path` and its kustomizations reach.
     pub fn from_dir_in_repository(
         path: &Path,
         display_root: &str,
         max_file_bytes: u64,
     ) -> Result<SourceSet, SourceError> {
-        let canon = std::fs::canonicalize(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => SourceError::NotFound(path.to_path_buf()),
-            _ => SourceError::Io(path.to_path_buf(), e),
-        })?;
-        if !canon.is_dir() {
-            return SourceSet::from_dir(path, display_root, max_file_bytes);
-        }
-        let Some(top) = canon.ancestors().find(|a| a.join(".git").exists()) else {
-            return SourceSet::from_dir(path, display_root, max_file_bytes);
-        };
-        let focus = canon
-            .strip_prefix(top)
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
-        let depth = focus.split('/').filter(|p| !p.is_empty()).count();
-        let mut set = SourceSet::empty(
-            Origin::Directory {
-                root: top.to_path_buf(),
-            },
-            normalise_display(&boundary_display(display_root, depth)),
-            Reader::Fs,
+        SourceSet::open(&Request {
+            paths: vec![path.to_path_buf()],
+            display: display_root.to_string(),
             max_file_bytes,
+            ..Request::default()
+        })
+    }
+
+    /// Opens what a user named on disk: one or more files and directories, and standard input.
+    ///
+    /// The root is, in this order: `--root`; the Git work tree holding every path (less what
+    /// its `.gitignore` files ignore), so that kustomizations can reach `../base`; otherwise the
+    /// nearest directory holding every path and everything their kustomizations reach through
+    /// `..`, as `kubectl kustomize` reads them. Only the named paths and what they reach are
+    /// listed then, never the whole of that directory; symlinks still may not leave it.
+    pub fn open(req: &Request) -> Result<SourceSet, SourceError> {
+        let canon = |p: &Path| {
+            std::fs::canonicalize(p).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => SourceError::NotFound(p.to_path_buf()),
+                _ => SourceError::Io(p.to_path_buf(), e),
+            })
+        };
+        let paths: Vec<PathBuf> = req
+            .paths
+            .iter()
+            .map(|p| canon(p))
+            .collect::<Result<_, _>>()?;
+        let area_dir = |p: &Path| -> PathBuf {
+            if p.is_dir() {
+                p.to_path_buf()
+            } else {
+                p.parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("/"))
+            }
+        };
+        let git_top = |p: &Path| {
+            area_dir(p)
+                .ancestors()
+                .find(|a| a.join(".git").exists())
+                .map(Path::to_path_buf)
+        };
+        // (root, walk the whole root, honour .gitignore)
+        let (root, areas, gitignore) = if let Some(r) = &req.root {
+            let r = canon(r)?;
+            if !r.is_dir() {
+                return Err(SourceError::Usage(format!(
+                    "--root {}: not a directory",
+                    r.display()
+                )));
+            }
+            if let Some(p) = paths.iter().find(|p| !p.starts_with(&r)) {
+                return Err(SourceError::Usage(format!(
+                    "{} is outside the root {} (--root)",
+                    p.display(),
+                    r.display()
+                )));
+            }
+            let git = r.ancestors().any(|a| a.join(".git").exists());
+            (r, None, git)
+        } else if paths.iter().any(|p| p.is_dir())
+            && let Some(top) = paths.first().and_then(|p| git_top(p))
+            && paths.iter().all(|p| p.starts_with(&top))
+        {
+            (top, None, true)
+        } else if paths.is_empty() {
+            (
+                std::env::current_dir().map_err(|e| SourceError::Io(PathBuf::from("."), e))?,
+                Some(Vec::new()),
+                false,
+            )
+        } else {
+            let areas = reached_areas(&paths);
+            let mut root = area_dir(&areas[0]);
+            for a in &areas[1..] {
+                while !a.starts_with(&root) {
+                    match root.parent() {
+                        Some(p) => root = p.to_path_buf(),
+                        None => break,
+                    }
+                }
+            }
+            (root, Some(areas), false)
+        };
+        let rel_of = |p: &Path| -> String {
+            p.strip_prefix(&root)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default()
+        };
+        let first_depth = paths
+            .first()
+            .map(|p| rel_of(p).split('/').filter(|c| !c.is_empty()).count())
+            .unwrap_or(0);
+        let display = if req.root_relative {
+            String::new()
+        } else {
+            normalise_display(&boundary_display(&req.display, first_depth))
+        };
+        let mut set = SourceSet::empty(
+            Origin::Directory { root: root.clone() },
+            display,
+            Reader::Fs,
+            req.max_file_bytes,
         );
-        let mut ignore = ignore::Ignore::default();
-        set.walk_dir(top, top, "", 0, Some(&mut ignore))?;
+        if !req.exclude.is_empty() {
+            let mut ex = ignore::Ignore::default();
+            ex.add_file(&req.exclude.join("\n"), "");
+            set.exclude = Some(ex);
+        }
+        match &areas {
+            None => {
+                let mut ignore = ignore::Ignore::default();
+                set.walk_dir(&root, &root, "", 0, gitignore.then_some(&mut ignore))?;
+            }
+            Some(areas) => {
+                for a in areas {
+                    let rel = rel_of(a);
+                    if a.is_dir() {
+                        if !set.dirs.contains(&rel) || rel.is_empty() {
+                            set.walk_dir(&root, a, &rel, 0, None)?;
+                        }
+                    } else if set.lookup(&rel).is_none() {
+                        let size = std::fs::metadata(a).ok().map(|m| m.len());
+                        set.add_file(rel, Locator::Fs(a.clone()), size);
+                    }
+                }
+            }
+        }
         set.resolve_links();
-        set.focus = focus;
+        set.focus.clear();
+        for p in &paths {
+            let rel = rel_of(p);
+            if p.is_dir() {
+                set.focus.push(rel);
+            } else {
+                match set.lookup(&rel) {
+                    Some(id) => set.chosen.push(id),
+                    // Named, but ignored or excluded: nothing to read.
+                    None => {}
+                }
+            }
+        }
+        if let Some(text) = &req.stdin {
+            set.add_memory_file(STDIN, text.clone());
+        }
         Ok(set)
+    }
+
+    /// Adds a file whose content is already known (standard input) as a chosen file.
+    pub(crate) fn add_memory_file(&mut self, path: &str, text: Arc<str>) {
+        let id = self.add_file(
+            path.to_string(),
+            Locator::Fs(PathBuf::new()),
+            Some(text.len() as u64),
+        );
+        let _ = self.files[id.0 as usize].content.set(Content::Text(text));
+        self.chosen.push(id);
     }
 
     /// Lists the files under `path` (a directory, or a single file) on disk.
@@ -320,7 +477,8 @@ impl SourceSet {
                 max_file_bytes,
             );
             let id = set.add_file(name, Locator::Fs(canon.clone()), Some(meta.len()));
-            set.single_file = Some(id);
+            set.chosen = vec![id];
+            set.focus.clear();
             return Ok(set);
         }
         let mut set = SourceSet::empty(
@@ -345,6 +503,9 @@ impl SourceSet {
         depth: usize,
         mut ignore: Option<&mut ignore::Ignore>,
     ) -> Result<(), SourceError> {
+        if !rel.is_empty() {
+            self.dirs.insert(rel.to_string());
+        }
         if depth > 64 {
             return Ok(());
         }
@@ -370,6 +531,7 @@ impl SourceSet {
             if ignore
                 .as_deref()
                 .is_some_and(|ig| ig.ignored(&child_rel, ft.is_dir()))
+                || self.excluded(&child_rel, ft.is_dir())
             {
                 continue;
             }
@@ -438,30 +600,60 @@ impl SourceSet {
         self.links = links;
     }
 
-    /// Reads the tree of a Git revision below the directory `path` of a work tree or repository.
+    /// Reads the tree of a Git revision, with the paths of the request (inside one work tree or
+    /// repository) as the focus.
     #[cfg(feature = "git")]
-    pub fn from_git(
-        path: &Path,
-        rev: &str,
-        display_root: &str,
-        max_file_bytes: u64,
-    ) -> Result<SourceSet, SourceError> {
-        git::read(path, rev, display_root, max_file_bytes)
+    pub fn from_git(req: &Request, rev: &str) -> Result<SourceSet, SourceError> {
+        git::read(req, rev)
     }
 
     #[cfg(not(feature = "git"))]
-    pub fn from_git(_: &Path, _: &str, _: &str, _: u64) -> Result<SourceSet, SourceError> {
+    pub fn from_git(_: &Request, _: &str) -> Result<SourceSet, SourceError> {
         Err(SourceError::GitDisabled)
     }
 
-    /// The directory the user named, relative to the root (empty for the root).
+    /// The (first) directory the user named, relative to the root (empty for the root).
     pub fn focus(&self) -> &str {
+        self.focus.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// Every directory the user named, relative to the root.
+    pub fn focus_dirs(&self) -> &[String] {
         &self.focus
     }
 
-    /// True for a root-relative path inside the focus.
+    /// True for a root-relative path inside a directory the user named, or a file they named.
     pub fn in_focus(&self, path: &str) -> bool {
-        self.focus.is_empty() || path == self.focus || path.starts_with(&format!("{}/", self.focus))
+        self.focus.iter().any(|f| {
+            f.is_empty()
+                || path == f
+                || (path.starts_with(f.as_str()) && path.as_bytes().get(f.len()) == Some(&b'/'))
+        }) || self.chosen.iter().any(|id| self.path(*id) == path)
+    }
+
+    /// The files the user named one by one.
+    pub fn chosen(&self) -> &[FileId] {
+        &self.chosen
+    }
+
+    /// Whether the user's `exclude` patterns leave this path out.
+    fn excluded(&self, path: &str, is_dir: bool) -> bool {
+        self.exclude
+            .as_ref()
+            .is_some_and(|ex| ex.ignored(path, is_dir))
+    }
+
+    /// Whether a directory above `path` is excluded (a Git tree lists every path, not a walk).
+    #[cfg(feature = "git")]
+    fn excluded_below(&self, path: &str) -> bool {
+        let mut d = parent(path);
+        while !d.is_empty() {
+            if self.excluded(d, true) {
+                return true;
+            }
+            d = parent(d);
+        }
+        false
     }
 
     pub fn origin(&self) -> &Origin {
@@ -493,6 +685,9 @@ impl SourceSet {
 
     /// The path as the user would type it (the root argument joined with the relative path).
     pub fn display(&self, rel: &str) -> String {
+        if rel == STDIN {
+            return rel.to_string();
+        }
         match (self.display_root.is_empty(), rel.is_empty()) {
             (true, _) => rel.to_string(),
             (false, true) => self.display_root.clone(),
@@ -560,8 +755,8 @@ impl SourceSet {
     /// directories, not kustomization files, not Helm chart templates. Charts found are
     /// reported as info diagnostics in `notes`.
     pub fn manifest_candidates(&self, notes: &mut Vec<Diagnostic>) -> Vec<FileId> {
-        if let Some(id) = self.single_file {
-            return vec![id];
+        if self.focus.is_empty() {
+            return self.chosen.clone();
         }
         let charts: Vec<&str> = self
             .by_path
@@ -601,6 +796,7 @@ impl SourceSet {
                     && !in_chart(p)
             })
             .map(|(_, id)| *id)
+            .chain(self.chosen.iter().copied())
             .chain(
                 // A link in the focus to a file elsewhere in the root stands for that file.
                 self.links
@@ -753,7 +949,7 @@ impl SourceSet {
     }
 
     fn id_for_display(&self, display: &str) -> Option<FileId> {
-        let rel = if self.display_root.is_empty() {
+        let rel = if self.display_root.is_empty() || display == STDIN {
             display
         } else {
             display
@@ -813,6 +1009,75 @@ fn byte_line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
         .count()
         + 1;
     (line, column)
+}
+
+/// The paths named plus every directory or file their kustomizations reach through `..`
+/// (transitively): what `kubectl kustomize` would read outside them. Paths are canonical.
+fn reached_areas(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut areas: Vec<PathBuf> = paths.to_vec();
+    let mut queue: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    let mut seen: BTreeSet<PathBuf> = queue.iter().cloned().collect();
+    let mut budget = 10_000usize;
+    while let Some(dir) = queue.pop() {
+        let mut found = Vec::new();
+        kustomization_files(&dir, 0, &mut found, &mut budget);
+        for k in found {
+            let Ok(text) = std::fs::read_to_string(&k) else {
+                continue;
+            };
+            let here = k.parent().map(Path::to_path_buf).unwrap_or_default();
+            for reference in climbing_references(&text) {
+                let Ok(target) = std::fs::canonicalize(here.join(&reference)) else {
+                    continue;
+                };
+                if areas.iter().any(|a| target.starts_with(a)) {
+                    continue;
+                }
+                if target.is_dir() && seen.insert(target.clone()) {
+                    queue.push(target.clone());
+                }
+                areas.push(target);
+            }
+        }
+    }
+    areas
+}
+
+/// Kustomization files at or below `dir` (hidden directories and `.git` left out).
+fn kustomization_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, budget: &mut usize) {
+    if depth > 32 || *budget == 0 {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.filter_map(Result::ok) {
+        *budget = budget.saturating_sub(1);
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() && !name.starts_with('.') {
+            kustomization_files(&e.path(), depth + 1, out, budget);
+        } else if ft.is_file() && is_kustomization_file(&name) {
+            out.push(e.path());
+        }
+    }
+}
+
+/// Every value of a kustomization file that climbs out of its directory (`../base`,
+/// `key=../file`), as written.
+fn climbing_references(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split(" #").next().unwrap_or("");
+        for token in line.split([' ', '"', '\'', ',', '[', ']', '{', '}']) {
+            let token = token.rsplit('=').next().unwrap_or("").trim();
+            let token = token.strip_prefix("./").unwrap_or(token);
+            if token.starts_with("../") || token == ".." {
+                out.push(token.to_string());
+            }
+        }
+    }
+    out
 }
 
 impl crate::diag::render::SourceLookup for SourceSet {

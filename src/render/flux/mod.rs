@@ -615,7 +615,24 @@ impl<'a> Expander<'a> {
                 return;
             }
         };
-        self.out.diagnostics.extend(built.notes);
+        let mut notes = built.notes;
+        if let Some(o) = &job.object {
+            // Objects left unrendered fail the Flux Kustomization, as they fail its build in
+            // Flux: said on each such error, so that nothing of it is applied.
+            let here = self.locate(o, "", false);
+            for d in notes
+                .iter_mut()
+                .filter(|d| d.severity == crate::diag::Severity::Error)
+            {
+                if d.path() != Some(here.path.as_str()) {
+                    d.related.push(crate::diag::Label::new(
+                        here.clone(),
+                        format!("while building {key}"),
+                    ));
+                }
+            }
+        }
+        self.out.diagnostics.extend(notes);
         let fallback = Origin {
             file: edits.file,
             document: 0,

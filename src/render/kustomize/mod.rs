@@ -75,6 +75,16 @@ impl BuildError {
 
 type BResult<T> = Result<T, BuildError>;
 
+/// An error that leaves objects out of a build, which goes on without them: the objects that
+/// could be rendered are still rendered and validated, and the error (which keeps the check
+/// failing unless the user accepts it) says what is missing.
+fn unrendered(e: BuildError) -> Diagnostic {
+    let mut d = e.diagnostic;
+    d.message
+        .push_str("; the objects it would add are missing from this unit");
+    d
+}
+
 /// What kustomize-controller changes in the kustomization of the directory a Flux
 /// Kustomization builds, each with where the Flux Kustomization says so.
 #[derive(Clone, Debug)]
@@ -149,6 +159,9 @@ struct Acc {
     res: ResMap,
     config: TransformerConfig,
     vars: Vec<Var>,
+    /// Errors that left objects out (a remote base, Helm charts, a failed generator): the
+    /// build goes on without them, and every build that includes this one reports them.
+    missing: Vec<Diagnostic>,
 }
 
 /// The output of a build.
@@ -666,10 +679,35 @@ impl<'s> Kustomizer<'s> {
     }
 
     fn accumulate_target(&self, kf: &KustFile, mut acc: Acc) -> BResult<Acc> {
+        match self.accumulate_steps(kf, &mut acc) {
+            Ok(()) => Ok(acc),
+            // A later step that fails for want of what was left out (a patch whose target
+            // lives in a remote base) is not the cause: the missing objects are.
+            Err(e) if !acc.missing.is_empty() && !e.diagnostic.message.contains("are missing") => {
+                let mut first = acc.missing.swap_remove(0);
+                if let Some(p) = e.diagnostic.primary {
+                    first.related.push(crate::diag::Label::new(
+                        p.location,
+                        format!("and so: [{}] {}", e.diagnostic.code, e.diagnostic.message),
+                    ));
+                }
+                Err(BuildError { diagnostic: first })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn accumulate_steps(&self, kf: &KustFile, acc: &mut Acc) -> BResult<()> {
         // 1. resources
         for (i, entry) in kf.kust.resources.iter().enumerate() {
             let at = format!("/resources/{i}");
-            self.accumulate_entry(kf, &mut acc, entry, &at)?;
+            match self.accumulate_entry(kf, acc, entry, &at) {
+                // What cannot be fetched is left out; the rest of the unit is still rendered.
+                Err(e) if e.diagnostic.code == Code::NotRenderedOffline => {
+                    acc.missing.push(unrendered(e))
+                }
+                other => other?,
+            }
         }
         // 2. transformer configurations: the level's `configurations:` files, or the defaults
         //    when it has none; merged into what the children brought.
@@ -737,7 +775,7 @@ impl<'s> Kustomizer<'s> {
             ));
         }
         // 3. generators
-        self.run_generators(kf, &mut acc)?;
+        self.run_generators(kf, acc)?;
         // 4. components
         for (i, c) in kf.kust.components.iter().enumerate() {
             let at = format!("/components/{i}");
@@ -762,6 +800,7 @@ impl<'s> Kustomizer<'s> {
                 res: ResMap::default(),
                 config: acc.config.clone(),
                 vars: Vec::new(),
+                missing: Vec::new(),
             };
             sub.res = std::mem::take(&mut acc.res);
             // A component works on the parent's accumulator: resources it adds get its path.
@@ -774,11 +813,12 @@ impl<'s> Kustomizer<'s> {
             }
             acc.res = out.res;
             acc.config = out.config;
+            acc.missing.extend(out.missing);
             merge_vars(&mut acc.vars, out.vars)
                 .map_err(|e| BuildError::new(Code::VarFailed, e, self.at(kf, &at), "here"))?;
         }
         // 5. transformers
-        self.run_transformers(kf, &mut acc)?;
+        self.run_transformers(kf, acc)?;
         if !kf.kust.validators.is_empty() {
             return Err(BuildError::new(
                 Code::NotRenderedOffline,
@@ -792,7 +832,7 @@ impl<'s> Kustomizer<'s> {
             .map_err(|e| BuildError::new(Code::VarFailed, e, self.at(kf, "/vars"), "here"))?;
         merge_vars(&mut acc.vars, kf.kust.vars.clone())
             .map_err(|e| BuildError::new(Code::VarFailed, e, self.at(kf, "/vars"), "here"))?;
-        Ok(acc)
+        Ok(())
     }
 
     /// A path named by a kustomization, joined to its directory: not remote, not leaving the
@@ -861,6 +901,7 @@ impl<'s> Kustomizer<'s> {
                     format!("merging resources from '{entry}'"),
                 )
             })?;
+            acc.missing.extend(child.missing.iter().cloned());
             acc.config.merge(&child.config).map_err(|e| {
                 BuildError::new(Code::InvalidKustomization, e, self.at(kf, at), "here")
             })?;
@@ -887,39 +928,46 @@ impl<'s> Kustomizer<'s> {
         for (i, g) in kf.kust.config_map_generator.iter().enumerate() {
             let at = format!("/configMapGenerator/{i}");
             let opts = generate::merge_options(g.options.as_ref(), global);
-            let mut r =
-                generate::config_map(g, opts.as_ref(), &loader(at.clone())).map_err(|e| {
-                    BuildError::new(
+            let mut r = match generate::config_map(g, opts.as_ref(), &loader(at.clone())) {
+                Ok(r) => r,
+                Err(e) => {
+                    acc.missing.push(unrendered(BuildError::new(
                         Code::GeneratorFailed,
                         e,
                         self.at(kf, &at),
                         "in this generator",
-                    )
-                })?;
+                    )));
+                    continue;
+                }
+            };
             self.generated(kf, &mut r, &at, "ConfigMapGenerator");
             self.absorb(kf, acc, r, &at)?;
         }
         for (i, g) in kf.kust.secret_generator.iter().enumerate() {
             let at = format!("/secretGenerator/{i}");
             let opts = generate::merge_options(g.options.as_ref(), global);
-            let mut r = generate::secret(g, opts.as_ref(), &loader(at.clone())).map_err(|e| {
-                BuildError::new(
-                    Code::GeneratorFailed,
-                    e,
-                    self.at(kf, &at),
-                    "in this generator",
-                )
-            })?;
+            let mut r = match generate::secret(g, opts.as_ref(), &loader(at.clone())) {
+                Ok(r) => r,
+                Err(e) => {
+                    acc.missing.push(unrendered(BuildError::new(
+                        Code::GeneratorFailed,
+                        e,
+                        self.at(kf, &at),
+                        "in this generator",
+                    )));
+                    continue;
+                }
+            };
             self.generated(kf, &mut r, &at, "SecretGenerator");
             self.absorb(kf, acc, r, &at)?;
         }
         if !kf.kust.helm_charts.is_empty() {
-            return Err(BuildError::new(
+            acc.missing.push(unrendered(BuildError::new(
                 Code::NotRenderedOffline,
                 "helmCharts are not rendered: kiln does not run Helm (kubectl kustomize needs --enable-helm for them too)",
                 self.at(kf, "/helmCharts"),
                 "Helm charts",
-            ));
+            )));
         }
         for (i, g) in kf.kust.generators.iter().enumerate() {
             let at = format!("/generators/{i}");
@@ -1920,6 +1968,7 @@ impl<'s> Kustomizer<'s> {
             mut res,
             config,
             vars,
+            missing,
         } = acc;
         // Content hashes, at the top only, after every transformation.
         for r in res.list.iter_mut() {
@@ -1996,6 +2045,7 @@ impl<'s> Kustomizer<'s> {
         sort(&mut res.list, kf.kust.sort_options.as_ref());
         build_metadata(&mut res.list, &kf.kust.build_metadata);
         let mut notes = std::mem::take(&mut *self.notes.borrow_mut());
+        notes.extend(missing);
         notes.dedup();
         Ok(Built {
             resources: res.list,
