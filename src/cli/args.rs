@@ -102,7 +102,7 @@ pub struct ReportArgs {
     /// `TERM` is not `dumb`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Say more: informational notes, progress; twice for more still.
+    /// Say more: informational notes and progress.
     #[arg(long, short, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Errors only: no warnings, notes or progress.
@@ -236,7 +236,7 @@ pub fn load_config(a: &InputArgs) -> Result<Config, Failure> {
             super::err(&text);
             super::err(&format!(
                 "kiln: {} is not valid; nothing was checked\n",
-                path.display()
+                diags.first().and_then(|d| d.path()).unwrap_or(".kiln.yaml")
             ));
             Err(Failure::Reported)
         }

@@ -161,7 +161,7 @@ fn json_text(v: &serde_json::Value) -> String {
 }
 
 fn build_json_value(c: &Compiled) -> serde_json::Value {
-    let value = if c.units.len() == 1
+    if c.units.len() == 1
         && c.units
             .iter()
             .all(|u| !matches!(u.kind, UnitKind::Flux { .. }))
@@ -191,6 +191,5 @@ fn build_json_value(c: &Compiled) -> serde_json::Value {
             })
             .collect();
         serde_json::json!({ "units": units })
-    };
-    value
+    }
 }

@@ -77,7 +77,14 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 /// Reads and checks a configuration file. `Err` holds its diagnostics and its text (to show
 /// the offending lines).
 pub fn load(path: &Path) -> Result<Config, (Vec<Diagnostic>, SourceSet)> {
-    let shown = path.to_string_lossy().into_owned();
+    // Named relative to the current directory when it is below it.
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {

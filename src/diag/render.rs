@@ -286,7 +286,12 @@ pub fn short(diags: &[Diagnostic]) -> String {
     out
 }
 
-/// A Markdown report for a pull-request comment: the summary, then a table of findings.
+/// Where a Markdown report stops listing findings, well under GitHub's 65,536-character limit
+/// for a comment.
+pub const MARKDOWN_LIMIT: usize = 60_000;
+
+/// A Markdown report for a pull-request comment: the summary, then a table of findings (as
+/// many as fit in a comment, then how many more there are).
 pub fn markdown(diags: &[Diagnostic], summary: &Summary) -> String {
     let c = summary.counts;
     let mut out = format!(
@@ -304,7 +309,17 @@ pub fn markdown(diags: &[Diagnostic], summary: &Summary) -> String {
     if !diags.is_empty() {
         out.push_str("\n| | where | code | message |\n|---|---|---|---|\n");
         let cell = |s: &str| s.replace('|', "\\|").replace('\n', "<br>");
-        for d in diags {
+        for (i, d) in diags.iter().enumerate() {
+            // A pull-request comment holds 65,536 characters: the rest is counted, not cut.
+            if out.len() > MARKDOWN_LIMIT {
+                let _ = writeln!(
+                    out,
+                    "\n{} more finding{} not shown here; `kiln check -o json` (or `-o sarif`) has them all.",
+                    diags.len() - i,
+                    if diags.len() - i == 1 { "" } else { "s" }
+                );
+                break;
+            }
             let icon = match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",

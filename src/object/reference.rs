@@ -306,9 +306,15 @@ impl ObjectRef {
             }
         }
         let limit = (wanted.len() / 2).max(3);
-        scored
+        let close: Vec<(usize, usize, String)> = scored
             .into_iter()
-            .filter(|(same_kind, d, _)| *d <= limit || *same_kind == 0 && *d <= limit * 2)
+            .filter(|(other_kind, d, _)| *d <= limit || *other_kind == 0 && *d <= limit * 2)
+            .collect();
+        // Objects of the kind asked for, when there are any; else whatever is close.
+        let same_kind = close.iter().any(|(other_kind, _, _)| *other_kind == 0);
+        close
+            .into_iter()
+            .filter(|(other_kind, _, _)| !same_kind || *other_kind == 0)
             .take(5)
             .map(|(_, _, s)| s)
             .collect()

@@ -681,7 +681,7 @@ fn parse_expect(p: &mut Parser, body: &Value, bp: &str) -> Option<Vec<Located<Ex
                 for (obj, s) in v.as_object().into_iter().flatten() {
                     match s.as_str().and_then(status::word) {
                         Some(st) => push(Expectation::Status(obj.clone(), st)),
-                        None => p.error(&format!("{ptr}/{}", escape(obj)), &format!("a status is one of {}", status::WORDS.join(", ")), "unknown status"),
+                        None => p.error(&format!("{ptr}/{}", escape(obj)), format!("a status is one of {}", status::WORDS.join(", ")), "unknown status"),
                     }
                 }
                 if !v.is_object() {
@@ -1033,13 +1033,18 @@ impl Runner<'_> {
     }
 
     fn outcome(&self, object: &str) -> Option<crate::apply::Outcome> {
+        // As written, or resolved as a reference (`job/shop/smoke-test`).
+        let name = self
+            .find(object)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|_| object.to_string());
         self.last
             .as_ref()?
             .report
             .as_ref()?
             .outcomes
             .iter()
-            .find(|o| o.object == object)
+            .find(|o| o.object == object || o.object == name)
             .cloned()
     }
 

@@ -421,10 +421,9 @@ impl SourceSet {
             if p.is_dir() {
                 set.focus.push(rel);
             } else {
-                match set.lookup(&rel) {
-                    Some(id) => set.chosen.push(id),
-                    // Named, but ignored or excluded: nothing to read.
-                    None => {}
+                // A file named but ignored or excluded has nothing to read.
+                if let Some(id) = set.lookup(&rel) {
+                    set.chosen.push(id);
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! an insta snapshot through [`support`].
 
 mod check;
+mod cli;
 mod corpus;
 mod generated;
 mod git;

@@ -1,7 +1,8 @@
 //! Project tasks: `cargo xtask schemas` regenerates `schemas/` from the Kubernetes OpenAPI
 //! documents in ../shared; `cargo xtask docs` regenerates `docs/diagnostics.md`;
 //! `cargo xtask fidelity` prints how kiln's rendering compares with `kubectl kustomize` on the
-//! corpus (../shared/corpus/oracle and krusty).
+//! corpus (../shared/corpus/oracle and krusty); `cargo xtask man [DIR]` writes kiln's man pages
+//! (default `target/man`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +29,27 @@ fn write_all(
         }
     }
     Ok(())
+}
+
+/// `kiln.1` and one page per subcommand (`kiln-check.1`...), from the command-line definition.
+fn man_pages(dir: &Path) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    let cmd = kiln::cli::command();
+    let mut n = 0;
+    let mut write = |name: &str, c: clap::Command| -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf)?;
+        std::fs::write(dir.join(format!("{name}.1")), buf)?;
+        n += 1;
+        Ok(())
+    };
+    write("kiln", cmd.clone())?;
+    for sub in cmd.get_subcommands() {
+        let name = format!("kiln-{}", sub.get_name());
+        let name: &'static str = Box::leak(name.into_boxed_str());
+        write(name, sub.clone().name(name))?;
+    }
+    Ok(n)
 }
 
 fn main() -> ExitCode {
@@ -73,8 +95,24 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("man") => {
+            let dir = args
+                .get(1)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target/man"));
+            match man_pages(&dir) {
+                Ok(n) => {
+                    println!("wrote {n} man pages to {}", dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask man: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         _ => {
-            eprintln!("usage: cargo xtask schemas [OPENAPI_DIR] | docs | fidelity");
+            eprintln!("usage: cargo xtask schemas [OPENAPI_DIR] | docs | fidelity | man [DIR]");
             ExitCode::from(2)
         }
     }
