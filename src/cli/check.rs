@@ -104,8 +104,11 @@ pub fn run(s: Settings) -> ExitCode {
                     t.push('\n');
                 }
             }
-            t.push_str(&render::summary_line("check", &summary));
-            t.push('\n');
+            // `-q`: nothing at all when nothing is wrong.
+            if s.report.level >= 1 || summary.counts.errors > 0 {
+                t.push_str(&render::summary_line("check", &summary));
+                t.push('\n');
+            }
             t
         }
         Format::Short => render::short(&s.report.visible(&all)),

@@ -167,6 +167,10 @@ pub(super) fn read(req: &super::Request, rev: &str) -> Result<SourceSet, SourceE
         }
     }
     set.resolve_links();
+    if !req.root_relative {
+        let first_is_dir = chosen.first() != Some(&prefixes[0]);
+        set.anchor = Some(super::anchor(&req.display, &prefixes[0], first_is_dir));
+    }
     set.focus = focus;
     for name in chosen {
         let id = set

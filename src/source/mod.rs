@@ -120,6 +120,9 @@ enum Reader {
 pub struct SourceSet {
     origin: Origin,
     display_root: String,
+    /// Paths shown relative to what the user typed: (the first PATH's directory as typed, the
+    /// same directory relative to the root). `None`: the root joined with `display_root`.
+    anchor: Option<(String, String)>,
     files: Vec<SourceFile>,
     by_path: BTreeMap<String, FileId>,
     dirs: BTreeSet<String>,
@@ -225,6 +228,7 @@ impl SourceSet {
         SourceSet {
             origin,
             display_root,
+            anchor: None,
             files: Vec::new(),
             by_path: BTreeMap::new(),
             dirs: BTreeSet::from([String::new()]),
@@ -415,6 +419,11 @@ impl SourceSet {
             }
         }
         set.resolve_links();
+        if !req.root_relative
+            && let Some(first) = paths.first()
+        {
+            set.anchor = Some(anchor(&req.display, &rel_of(first), first.is_dir()));
+        }
         set.focus.clear();
         for p in &paths {
             let rel = rel_of(p);
@@ -687,6 +696,15 @@ impl SourceSet {
         if rel == STDIN {
             return rel.to_string();
         }
+        if let Some((typed, dir)) = &self.anchor {
+            let up = relative(dir, rel);
+            let shown = normalise_path(&if typed.is_empty() {
+                up
+            } else {
+                format!("{typed}/{up}")
+            });
+            return if shown.is_empty() { ".".into() } else { shown };
+        }
         match (self.display_root.is_empty(), rel.is_empty()) {
             (true, _) => rel.to_string(),
             (false, true) => self.display_root.clone(),
@@ -948,7 +966,17 @@ impl SourceSet {
     }
 
     fn id_for_display(&self, display: &str) -> Option<FileId> {
-        let rel = if self.display_root.is_empty() || display == STDIN {
+        if display == STDIN {
+            return self.by_path.get(display).copied();
+        }
+        if let Some((typed, dir)) = &self.anchor {
+            let back = relative(typed, &normalise_path(display));
+            return self
+                .by_path
+                .get(&normalise_path(&format!("{dir}/{back}")))
+                .copied();
+        }
+        let rel = if self.display_root.is_empty() {
             display
         } else {
             display
@@ -984,6 +1012,57 @@ fn boundary_display(display: &str, depth: usize) -> String {
     } else {
         joined
     }
+}
+
+/// What paths are shown relative to: the first PATH's directory as the user typed it, and the
+/// same directory relative to the root.
+fn anchor(typed: &str, rel: &str, is_dir: bool) -> (String, String) {
+    let typed = normalise_path(typed);
+    if is_dir {
+        (typed, rel.to_string())
+    } else {
+        let typed_dir = match typed.rfind('/') {
+            Some(0) => "/".to_string(),
+            Some(i) => typed[..i].to_string(),
+            None => String::new(),
+        };
+        (typed_dir, parent(rel).to_string())
+    }
+}
+
+/// `.` and `..` resolved textually; leading `..` of a relative path kept, a leading `/` kept.
+fn normalise_path(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&"..") | None if !absolute => parts.push(".."),
+                None => {}
+                Some(_) => {
+                    parts.pop();
+                }
+            },
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// The path from directory `from` to `to` (both normalised and of the same kind).
+fn relative(from: &str, to: &str) -> String {
+    let f: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let t: Vec<&str> = to.split('/').filter(|s| !s.is_empty()).collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<&str> = vec![".."; f.len() - common];
+    out.extend(&t[common..]);
+    out.join("/")
 }
 
 fn normalise_display(root: &str) -> String {

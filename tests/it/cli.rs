@@ -350,14 +350,11 @@ fn several_paths_and_standard_input() {
 
 #[test]
 fn machine_output_names_files_from_the_repository_root() {
-    // From a subdirectory, human output names files relative to where the user is; machine
-    // output relative to the repository root.
+    // From a subdirectory, human output names files as the user typed them; machine output
+    // relative to the repository root.
     let sub = root().join("testdata/check");
     let (_, human, _) = run_in(&sub, &["check", "unknown-fields"]);
-    assert!(
-        human.contains("[../../testdata/check/unknown-fields/configmap.yaml:"),
-        "{human}"
-    );
+    assert!(human.contains("[unknown-fields/configmap.yaml:"), "{human}");
     for format in ["short", "json", "github", "sarif"] {
         let (_, out, _) = run_in(&sub, &["check", "unknown-fields", "-o", format]);
         assert!(
