@@ -606,7 +606,7 @@ pub fn kinds_without_crds(objects: &[crate::object::Object]) -> Vec<(String, Str
             ))
         })
         .collect();
-    let builtin = crate::validate::catalog::Catalog::builtin();
+    let builtin = crate::schema::catalog::Catalog::builtin();
     let mut out: BTreeMap<(String, String), bool> = BTreeMap::new();
     for o in objects {
         let k = &o.key;

@@ -20,6 +20,7 @@ pub mod object;
 pub mod pipeline;
 pub mod plan;
 pub mod render;
+pub mod schema;
 pub mod simulate;
 pub mod source;
 pub mod status;

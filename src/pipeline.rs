@@ -10,9 +10,10 @@ use crate::graph::{self, DependencyGraph};
 use crate::load;
 use crate::object::{self, Object, ObjectKey, SpanStore};
 use crate::render::{self, Mode, UnitKind};
+use crate::schema::Catalog;
 use crate::source::{SourceError, SourceSet};
 use crate::syntax::Limits;
-use crate::validate::{self, Catalog};
+use crate::validate;
 use std::path::PathBuf;
 
 /// What to read.

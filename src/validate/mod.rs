@@ -5,14 +5,10 @@
 //!
 //! It never orders or changes objects; it only reports.
 
-pub mod builtin;
-pub mod catalog;
-pub mod openapi;
 pub mod rules;
-pub mod schema;
 pub mod walk;
 
-pub use catalog::{Catalog, Resolution, Resource};
+pub use crate::schema::{Catalog, Resolution, Resource};
 
 use crate::diag::{Code, Diagnostic, Location};
 use crate::object::{Gvk, Object};
@@ -115,7 +111,9 @@ pub fn validate_with(
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut no_schema: BTreeMap<Gvk, Vec<usize>> = BTreeMap::new();
-    let meta = catalog.schemas.definition(schema::OBJECT_META);
+    let meta = catalog
+        .schemas
+        .definition(crate::schema::compiled::OBJECT_META);
     for (i, obj) in objects.iter().enumerate() {
         let Some(gvk) = obj.gvk() else { continue };
         let resolution = match catalog.resolve(&gvk.group, &gvk.version, &gvk.kind) {
@@ -188,7 +186,7 @@ pub fn validate_with(
                     );
                     if let Some(served) = served {
                         let who = if catalog.is_builtin_group(&gvk.group) {
-                            format!("Kubernetes {}", catalog::kubernetes_version())
+                            format!("Kubernetes {}", crate::schema::kubernetes_version())
                         } else {
                             "its CustomResourceDefinition".to_string()
                         };
@@ -249,7 +247,11 @@ pub fn validate_with(
 }
 
 /// Validates only `metadata`, for objects whose kind has no schema.
-fn check_metadata(schemas: &schema::Schemas, meta: schema::NodeId, obj: &Object) -> Vec<Finding> {
+fn check_metadata(
+    schemas: &crate::schema::Schemas,
+    meta: crate::schema::NodeId,
+    obj: &Object,
+) -> Vec<Finding> {
     let Some(m) = obj.value.get("metadata") else {
         return Vec::new();
     };

@@ -6,11 +6,11 @@
 //! It returns [`Finding`]s keyed by JSON pointer; turning them into located diagnostics is the
 //! caller's job.
 
-use super::schema::{
+use crate::diag::Code;
+use crate::schema::compiled::{
     Additional, Format, ListType, Node, NodeId, Schemas, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NUMBER,
     T_OBJECT, T_STRING,
 };
-use crate::diag::Code;
 use serde_json::{Map, Number, Value};
 use std::fmt::Write;
 

@@ -136,6 +136,35 @@ fn closed_pipes_end_output_quietly() {
         );
         assert!(!stderr.contains("panicked"), "kiln {args:?}: {stderr}");
     }
+    // Both streams closed before kiln writes anything, errors included.
+    let broken: &[&[&str]] = &[
+        &["check", "testdata/check/does-not-exist"],
+        &["build", "testdata/check/lists"],
+        &["graph", "testdata/graph/app", "--focus", "Cart/nope"],
+        &["check", "--output", "xml"],
+        &[
+            "sim",
+            "testdata/check/lists",
+            "--fault",
+            "cm/nope=crash-loop",
+        ],
+    ];
+    for args in broken.iter().chain(cases) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(*args)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kiln runs");
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let code = child.wait().expect("kiln ends").code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "kiln {args:?} with closed stdout and stderr: status {code:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- object references

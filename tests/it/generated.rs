@@ -5,7 +5,7 @@ use crate::support::{root, shared};
 #[test]
 fn schemas_match_the_openapi_documents() {
     let generated =
-        kiln::validate::openapi::generate(&shared().join("k8s-openapi/v1.36"), "v1.36").unwrap();
+        kiln::schema::openapi::generate(&shared().join("k8s-openapi/v1.36"), "v1.36").unwrap();
     let mut stale = Vec::new();
     for (rel, content) in &generated.files {
         if std::fs::read_to_string(root().join(rel)).ok().as_deref() != Some(content.as_str()) {

@@ -61,7 +61,7 @@ fn main() -> ExitCode {
                 .get(1)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| root.join("../shared/k8s-openapi/v1.36"));
-            match kiln::validate::openapi::generate(&openapi, "v1.36") {
+            match kiln::schema::openapi::generate(&openapi, "v1.36") {
                 Ok(g) => match write_all(&root, &g.files) {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {

@@ -6,7 +6,7 @@
 //! Also here: the structured merge of an applied configuration into a live object, and the
 //! removal of fields a manager stopped applying.
 
-use crate::validate::schema::{Additional, ListType, NodeId, Schemas};
+use crate::schema::{Additional, ListType, NodeId, Schemas};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::fmt;

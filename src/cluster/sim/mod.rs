@@ -26,7 +26,7 @@ use super::{
 };
 use crate::object::ObjectKey;
 use crate::object::selector::Selector;
-use crate::validate::catalog::{Catalog, Resolution};
+use crate::schema::catalog::{Catalog, Resolution};
 use serde_json::{Map, Value, json};
 use ssa::{Managed, Operation};
 use std::collections::{BTreeMap, BTreeSet};
@@ -426,7 +426,7 @@ impl SimCluster {
         group: &str,
         version: &str,
         kind: &str,
-    ) -> Option<crate::validate::schema::NodeId> {
+    ) -> Option<crate::schema::NodeId> {
         let r = match self.catalog.resolve(group, version, kind) {
             Resolution::Found(r) => r.clone(),
             _ => return None,
@@ -893,7 +893,7 @@ impl SimCluster {
     fn initial_status(
         &self,
         key: &ObjectKey,
-        root: Option<crate::validate::schema::NodeId>,
+        root: Option<crate::schema::NodeId>,
     ) -> Option<Value> {
         if self
             .custom

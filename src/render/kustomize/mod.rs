@@ -21,9 +21,9 @@ pub mod vars;
 use crate::diag::{Code, Diagnostic, Location};
 use crate::object::{Origin, SpanStore};
 use crate::render::jsonpatch;
+use crate::schema::{Catalog, Resolution};
 use crate::source::{self, FileId, SourceSet};
 use crate::syntax::{self, Limits};
-use crate::validate::{Catalog, Resolution};
 use config::TransformerConfig;
 use resource::{Behavior, ResId, ResMap, Resource, gvk_from};
 use serde_json::{Map, Value, json};
@@ -1587,7 +1587,7 @@ impl<'s> Kustomizer<'s> {
     }
 
     /// The schema kustomize would use to merge into a resource, if any.
-    fn merge_schema(&self, obj: &Value) -> Option<crate::validate::schema::NodeId> {
+    fn merge_schema(&self, obj: &Value) -> Option<crate::schema::NodeId> {
         let api = obj.get("apiVersion").and_then(Value::as_str)?;
         let kind = obj.get("kind").and_then(Value::as_str)?;
         if !smp::known_in_v1_21(api, kind) {

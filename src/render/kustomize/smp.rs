@@ -8,7 +8,7 @@
 //! kustomize's only schema is Kubernetes v1.21's: kinds served since then, and all custom
 //! resources, have no schema, so all their lists are replaced. [`KNOWN_IN_V1_21`] draws that line.
 
-use crate::validate::schema::{Additional, ListType, Node, NodeId, Schemas};
+use crate::schema::{Additional, ListType, Node, NodeId, Schemas};
 use serde_json::{Map, Value};
 
 /// Group/versions and kinds in the Kubernetes v1.21 API that kustomize's schema describes.
@@ -437,7 +437,7 @@ pub fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::Catalog;
+    use crate::schema::Catalog;
     use serde_json::json;
 
     fn deployment_merge(dest: Value, patch: Value) -> Option<Value> {

@@ -4,7 +4,7 @@
 //!
 //! It does not validate objects; it tells the validator which schema applies.
 
-use super::schema::{NodeId, Schemas};
+use super::compiled::{NodeId, Schemas};
 use crate::diag::{Code, Diagnostic, Location};
 use serde::Deserialize;
 use serde_json::Value;

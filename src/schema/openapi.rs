@@ -219,7 +219,7 @@ pub fn generate(openapi_dir: &Path, version_label: &str) -> Result<Generated, St
         ));
     }
     rust.push_str("];\n");
-    files.insert("src/validate/builtin.rs".to_string(), rust);
+    files.insert("src/schema/builtin.rs".to_string(), rust);
     Ok(Generated { files })
 }
 
