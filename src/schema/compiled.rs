@@ -84,6 +84,9 @@ impl Pattern {
 #[derive(Debug, Default)]
 pub struct Checks {
     pub enum_values: Vec<Value>,
+    /// An empty string is an unset field, defaulted before validation (Go's zero value), not
+    /// a value outside `enum_values`: for the enumerations kiln adds from the Go types.
+    pub empty_is_unset: bool,
     pub pattern: Option<Pattern>,
     pub min_length: Option<u64>,
     pub max_length: Option<u64>,
@@ -108,6 +111,9 @@ pub struct Checks {
 pub struct Node {
     /// The definition's short name (`Container`) for messages, on definition roots.
     pub name: Option<Box<str>>,
+    /// The definition's full name (`io.k8s.api.core.v1.Container`), on built-in definition
+    /// roots: the API server's own rules for a type are keyed by it.
+    pub definition: Option<Box<str>>,
     /// Allowed JSON types (`T_*` bits); 0 allows any.
     pub types: u8,
     pub format: Format,
@@ -135,6 +141,7 @@ impl Node {
     fn any() -> Node {
         Node {
             name: None,
+            definition: None,
             types: 0,
             format: Format::None,
             int_or_string: false,
@@ -257,6 +264,7 @@ impl Schemas {
         if let Some(body) = body {
             let mut node = self.build(&body, false);
             node.name = Some(short.into());
+            node.definition = Some(name.into());
             self.nodes[id as usize] = node;
         }
         id
@@ -419,6 +427,7 @@ impl Schemas {
         let mut any_check = false;
         if let Some(Value::Array(e)) = m.get("enum") {
             c.enum_values = e.clone();
+            c.empty_is_unset = !crd && flag("x-kiln-empty-is-unset");
             any_check = true;
         }
         if let Some(Value::String(p)) = m.get("pattern") {

@@ -12,6 +12,7 @@
 pub mod builtin;
 pub mod catalog;
 pub mod compiled;
+pub mod enums;
 pub mod openapi;
 
 pub use catalog::{Catalog, Resolution, Resource, kubernetes_version};

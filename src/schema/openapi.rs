@@ -36,6 +36,7 @@ const KEEP: &[&str] = &[
     "x-kubernetes-preserve-unknown-fields",
     "x-kubernetes-embedded-resource",
     "x-kubernetes-int-or-string",
+    "x-kiln-empty-is-unset",
 ];
 
 const REF_PREFIX: &str = "#/components/schemas/";
@@ -186,15 +187,29 @@ pub fn generate(openapi_dir: &Path, version_label: &str) -> Result<Generated, St
     }
 
     let mut packages: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut unused: BTreeSet<(&str, &str)> = super::enums::ENUMS
+        .iter()
+        .map(|e| (e.definition, e.property))
+        .collect();
     for (name, s) in &schemas {
         let (pkg, short) = package_of(name);
-        let v = special(name).unwrap_or_else(|| strip(s));
+        let mut v = special(name).unwrap_or_else(|| strip(s));
+        for e in super::enums::ENUMS.iter().filter(|e| e.definition == name) {
+            if super::enums::apply(e, &mut v) {
+                unused.remove(&(e.definition, e.property));
+            }
+        }
         packages
             .entry(pkg.to_string())
             .or_default()
             .insert(short.to_string(), v);
     }
 
+    if !unused.is_empty() {
+        return Err(format!(
+            "enumerations for properties the OpenAPI documents do not have: {unused:?}"
+        ));
+    }
     let dir = format!("schemas/kubernetes-{version_label}");
     let mut files = BTreeMap::new();
     let index_doc = json!({ "kubernetes": version_label, "resources": index });

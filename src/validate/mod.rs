@@ -6,6 +6,7 @@
 //! It never orders or changes objects; it only reports.
 
 pub mod rules;
+pub mod server;
 pub mod walk;
 
 pub use crate::schema::{Catalog, Resolution, Resource};
@@ -134,22 +135,26 @@ pub fn validate_with(
                 match catalog.root(&resource) {
                     Some(root) => {
                         let mut w = Walker::new(&catalog.schemas)
-                            .deferring_variables(pending_substitution(obj));
+                            .deferring_variables(pending_substitution(obj))
+                            .of_kind(&obj.key.kind);
                         if obj.key.group.is_empty() && obj.key.kind == "Secret" {
                             w = w.redacting(SECRET_FIELDS);
                         }
                         w.check(root, &obj.value);
                         if w.deferred > 0 {
                             let n = w.deferred;
+                            let more = n - w.deferred_at.len();
                             diags.push(
                                 Diagnostic::new(
                                     Code::UnsubstitutedVariable,
                                     format!(
-                                        "{}: {n} value{} hold{} ${{VAR}} substitution variables and {} checked only after substitution",
+                                        "{}: {n} value{} hold{} ${{VAR}} substitution variables and {} checked only after substitution: {}{}",
                                         obj.key,
                                         if n == 1 { "" } else { "s" },
                                         if n == 1 { "s" } else { "" },
                                         if n == 1 { "is" } else { "are" },
+                                        w.deferred_at.join(", "),
+                                        if more > 0 { format!(" and {more} more") } else { String::new() },
                                     ),
                                 )
                                 .at(locate(obj, "/metadata/name", false), ""),

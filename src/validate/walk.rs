@@ -27,8 +27,9 @@ pub struct Finding {
     pub help: Option<String>,
 }
 
+/// A step of a path: a key of a mapping or an index of a list.
 #[derive(Clone, Copy)]
-enum Seg<'a> {
+pub(super) enum Seg<'a> {
     Key(&'a str),
     Index(usize),
 }
@@ -43,6 +44,10 @@ pub struct Walker<'s, 'v> {
     defer_variables: bool,
     /// How many values were left unchecked because they hold `${VAR}` substitution variables.
     pub deferred: usize,
+    /// The first few of them, as the server would name their fields.
+    pub deferred_at: Vec<String>,
+    /// The kind of the object walked (the API server's rules for a type can depend on it).
+    pub(super) kind: &'v str,
 }
 
 fn is_integer(n: &Number) -> bool {
@@ -101,8 +106,16 @@ impl<'s, 'v> Walker<'s, 'v> {
             secret_fields: &[],
             findings: Vec::new(),
             deferred: 0,
+            deferred_at: Vec::new(),
             defer_variables: true,
+            kind: "",
         }
+    }
+
+    /// The kind of the object about to be walked.
+    pub fn of_kind(mut self, kind: &'v str) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Whether `${VAR}` values are still to be substituted (and so not judged yet), or final.
@@ -131,7 +144,7 @@ impl<'s, 'v> Walker<'s, 'v> {
     }
 
     /// A string value as messages quote it.
-    fn quote(&self, s: &str) -> String {
+    pub(super) fn quote(&self, s: &str) -> String {
         if self.secret() {
             "(redacted)".to_string()
         } else {
@@ -208,6 +221,58 @@ impl<'s, 'v> Walker<'s, 'v> {
         });
     }
 
+    /// A finding at a node below the current one (`rel`, keys and indexes from here), worded
+    /// as the API server words it: `spec.ports[1].name: Required value`.
+    pub(super) fn report(
+        &mut self,
+        rel: &[Seg<'v>],
+        code: Code,
+        at_key: bool,
+        what: &str,
+        label: &str,
+    ) {
+        let depth = self.path.len();
+        self.path.extend_from_slice(rel);
+        let msg = format!("{}: {what}", self.dotted());
+        self.add(code, at_key, msg, label, None);
+        self.path.truncate(depth);
+    }
+
+    /// A finding at a node below the current one, with its whole message (for rules whose
+    /// server path differs from the node's, as `data[key]` for a Secret's `stringData`).
+    pub(super) fn report_as(
+        &mut self,
+        rel: &[Seg<'v>],
+        code: Code,
+        at_key: bool,
+        message: String,
+        label: &str,
+    ) {
+        let depth = self.path.len();
+        self.path.extend_from_slice(rel);
+        self.add(code, at_key, message, label, None);
+        self.path.truncate(depth);
+    }
+
+    /// The current path with more after it (`spec` + `resources[storage]`).
+    pub(super) fn here_with(&self, rest: &str) -> String {
+        let here = self.dotted();
+        if here.is_empty() {
+            rest.to_string()
+        } else if rest.starts_with('[') {
+            format!("{here}{rest}")
+        } else {
+            format!("{here}.{rest}")
+        }
+    }
+
+    /// Whether a value waits for Flux's substitution (and so is not judged yet).
+    pub(super) fn pending(&self, v: &Value) -> bool {
+        self.defer_variables
+            && v.as_str()
+                .is_some_and(crate::util::has_substitution_variable)
+    }
+
     fn node(&self, id: NodeId) -> &'s Node {
         self.schemas.node(id)
     }
@@ -225,6 +290,9 @@ impl<'s, 'v> Walker<'s, 'v> {
             && crate::util::has_substitution_variable(s)
         {
             self.deferred += 1;
+            if self.deferred_at.len() < 5 {
+                self.deferred_at.push(self.dotted());
+            }
             return;
         }
         if n.int_or_string {
@@ -351,6 +419,11 @@ impl<'s, 'v> Walker<'s, 'v> {
                     None,
                 );
             }
+        }
+        if let Some(def) = n.definition.as_deref()
+            && !junctor
+        {
+            super::server::check(def, m, self);
         }
         if let Some(c) = &n.checks {
             let len = m.len() as u64;
@@ -515,7 +588,10 @@ impl<'s, 'v> Walker<'s, 'v> {
 
     fn value_checks(&mut self, n: &'s Node, v: &'v Value, junctor: bool) {
         let Some(c) = &n.checks else { return };
-        if !c.enum_values.is_empty() && !c.enum_values.contains(v) {
+        if !c.enum_values.is_empty()
+            && !c.enum_values.contains(v)
+            && !(c.empty_is_unset && v.as_str() == Some(""))
+        {
             let supported = c
                 .enum_values
                 .iter()

@@ -32,6 +32,8 @@ cases! {
     flux_variables => "flux-variables",
     not_kubernetes => "not-kubernetes",
     merge_keys => "merge-keys",
+    // The API server's own rules: one fixture per family, the server's message as expected.
+    server_rules => "server-rules",
 }
 
 #[test]
