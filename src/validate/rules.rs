@@ -1,5 +1,5 @@
 //! kiln's own object rules, beyond the schema: the name each kind requires (DNS-1123
-//! subdomain, DNS-1123 label, DNS-1035 label, RBAC path segment, `plural.group` for CRDs,
+//! subdomain, DNS-1123 label, RBAC path segment, `plural.group` for CRDs,
 //! `version.group` for APIServices), namespace names, a namespace on a cluster-scoped object,
 //! label and annotation syntax and size. Messages are the API server's own.
 
@@ -9,7 +9,6 @@ use serde_json::Value;
 
 const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 const QUALIFIED_NAME_MSG: &str = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
 
@@ -32,7 +31,12 @@ pub fn dns1123_label(s: &str) -> Vec<String> {
         && lower_alnum(b[b.len() - 1])
         && b.iter().all(|c| lower_alnum(*c) || *c == b'-');
     if !ok {
-        errs.push(DNS1123_LABEL_MSG.to_string());
+        // A valid subdomain that is not a label can only have dots.
+        if dns1123_subdomain(s).is_empty() {
+            errs.push("must not contain dots".to_string());
+        } else {
+            errs.push(DNS1123_LABEL_MSG.to_string());
+        }
     }
     errs
 }
@@ -53,23 +57,6 @@ pub fn dns1123_subdomain(s: &str) -> Vec<String> {
         });
     if !ok {
         errs.push(DNS1123_SUBDOMAIN_MSG.to_string());
-    }
-    errs
-}
-
-/// Problems with a DNS-1035 label (Service names).
-pub fn dns1035_label(s: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if s.len() > 63 {
-        errs.push("must be no more than 63 characters".to_string());
-    }
-    let b = s.as_bytes();
-    let ok = !b.is_empty()
-        && b[0].is_ascii_lowercase()
-        && lower_alnum(b[b.len() - 1])
-        && b.iter().all(|c| lower_alnum(*c) || *c == b'-');
-    if !ok {
-        errs.push(DNS1035_LABEL_MSG.to_string());
     }
     errs
 }
@@ -149,14 +136,16 @@ pub fn label_value(s: &str) -> Vec<String> {
 pub enum NameRule {
     Subdomain,
     Label,
-    Dns1035,
     PathSegment,
 }
 
 pub fn name_rule(group: &str, kind: &str) -> NameRule {
     match (group, kind) {
-        ("", "Namespace") => NameRule::Label,
-        ("", "Service") => NameRule::Dns1035,
+        // Service names are RFC 1123 labels since RelaxedServiceNameValidation (beta, on by
+        // default in v1.36; DNS-1035 labels before): `1abc` is accepted.
+        ("", "Namespace" | "Service") => NameRule::Label,
+        // StatefulSet names became labels (the Pods' hostnames are made of them).
+        ("apps", "StatefulSet") => NameRule::Label,
         (
             "rbac.authorization.k8s.io",
             "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding",
@@ -195,7 +184,6 @@ pub fn check(
         let mut errs = match name_rule(group, kind) {
             NameRule::Subdomain => dns1123_subdomain(name),
             NameRule::Label => dns1123_label(name),
-            NameRule::Dns1035 => dns1035_label(name),
             NameRule::PathSegment => path_segment(name),
         };
         if group == "batch" && kind == "CronJob" && name.len() > 52 {
@@ -326,8 +314,11 @@ mod tests {
         assert!(!dns1123_subdomain("My_App").is_empty());
         assert!(dns1123_label("kube-system").is_empty());
         assert!(!dns1123_label("a.b").is_empty());
-        assert!(!dns1035_label("1abc").is_empty());
-        assert!(dns1035_label("abc-1").is_empty());
+        assert_eq!(
+            dns1123_label("a.b"),
+            vec!["must not contain dots".to_string()]
+        );
+        assert!(dns1123_label("1abc").is_empty());
         assert!(path_segment("system:controller:x").is_empty());
         assert_eq!(path_segment("a/b"), ["may not contain '/'"]);
     }

@@ -110,7 +110,9 @@ fn config_map<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
                 &[Seg::Key("binaryData"), Seg::Key(key)],
                 Code::InvalidValue,
                 true,
-                format!("binaryData[{key}]: Invalid value: \"{key}\": duplicate of key present in data"),
+                format!(
+                    "binaryData[{key}]: Invalid value: \"{key}\": duplicate of key present in data"
+                ),
                 "also a key of data",
             );
         }
@@ -137,9 +139,21 @@ fn service_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
         _ => &[],
     };
     if ports.is_empty() && !headless && ty != "ExternalName" && !m.contains_key("ports") {
-        w.report(&[Seg::Key("ports")], Code::MissingRequiredField, true, "Required value", "a Service needs ports");
+        w.report(
+            &[Seg::Key("ports")],
+            Code::MissingRequiredField,
+            true,
+            "Required value",
+            "a Service needs ports",
+        );
     } else if ports.is_empty() && !headless && ty != "ExternalName" {
-        w.report(&[Seg::Key("ports")], Code::MissingRequiredField, false, "Required value", "no ports");
+        w.report(
+            &[Seg::Key("ports")],
+            Code::MissingRequiredField,
+            false,
+            "Required value",
+            "no ports",
+        );
     }
     if ty == "ExternalName" {
         match m.get("externalName") {
@@ -147,11 +161,23 @@ fn service_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
                 if !w.pending(&m["externalName"]) {
                     for e in dns1123_subdomain(name) {
                         let what = format!("Invalid value: {}: {e}", w.quote(name));
-                        w.report(&[Seg::Key("externalName")], Code::InvalidValue, false, &what, "not a DNS name");
+                        w.report(
+                            &[Seg::Key("externalName")],
+                            Code::InvalidValue,
+                            false,
+                            &what,
+                            "not a DNS name",
+                        );
                     }
                 }
             }
-            _ => w.report(&[Seg::Key("externalName")], Code::MissingRequiredField, true, "Required value", "an ExternalName Service names its host"),
+            _ => w.report(
+                &[Seg::Key("externalName")],
+                Code::MissingRequiredField,
+                true,
+                "Required value",
+                "an ExternalName Service names its host",
+            ),
         }
     }
     let mut names: Vec<&str> = Vec::new();
@@ -164,11 +190,23 @@ fn service_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
                 }
                 for e in dns1123_label(n) {
                     let what = format!("Invalid value: {}: {e}", w.quote(n));
-                    w.report(&[Seg::Key("ports"), Seg::Index(i), Seg::Key("name")], Code::InvalidValue, false, &what, "not a DNS-1123 label");
+                    w.report(
+                        &[Seg::Key("ports"), Seg::Index(i), Seg::Key("name")],
+                        Code::InvalidValue,
+                        false,
+                        &what,
+                        "not a DNS-1123 label",
+                    );
                 }
                 if names.contains(&n.as_str()) {
                     let what = format!("Duplicate value: {}", w.quote(n));
-                    w.report(&[Seg::Key("ports"), Seg::Index(i), Seg::Key("name")], Code::InvalidValue, false, &what, "another port has this name");
+                    w.report(
+                        &[Seg::Key("ports"), Seg::Index(i), Seg::Key("name")],
+                        Code::InvalidValue,
+                        false,
+                        &what,
+                        "another port has this name",
+                    );
                 } else {
                     names.push(n);
                 }
@@ -177,7 +215,10 @@ fn service_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
                 &[Seg::Key("ports"), Seg::Index(i)],
                 Code::MissingRequiredField,
                 false,
-                format!("{}: Required value", w.here_with(&format!("ports[{i}].name"))),
+                format!(
+                    "{}: Required value",
+                    w.here_with(&format!("ports[{i}].name"))
+                ),
                 "a Service with several ports names each",
             ),
             _ => {}
@@ -186,7 +227,13 @@ fn service_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
             && !(1..=65535).contains(&n)
         {
             let what = format!("Invalid value: {n}: must be between 1 and 65535, inclusive");
-            w.report(&[Seg::Key("ports"), Seg::Index(i), Seg::Key("port")], Code::InvalidValue, false, &what, "not a port number");
+            w.report(
+                &[Seg::Key("ports"), Seg::Index(i), Seg::Key("port")],
+                Code::InvalidValue,
+                false,
+                &what,
+                "not a port number",
+            );
         }
     }
 }
@@ -199,7 +246,10 @@ pub fn port_name(name: &str) -> Vec<&'static str> {
     if name.len() > 15 {
         errs.push("must be no more than 15 characters");
     }
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
     }
     if !name.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -227,8 +277,17 @@ fn pod_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
     if w.kind == "StatefulSet" {
         return;
     }
-    if m.get("containers").and_then(Value::as_array).is_some_and(|c| c.is_empty()) {
-        w.report(&[Seg::Key("containers")], Code::MissingRequiredField, false, "Required value", "no containers");
+    if m.get("containers")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.is_empty())
+    {
+        w.report(
+            &[Seg::Key("containers")],
+            Code::MissingRequiredField,
+            false,
+            "Required value",
+            "no containers",
+        );
     }
     // Volumes first: mounts refer to them.
     let mut volumes: Vec<&str> = Vec::new();
@@ -240,22 +299,42 @@ fn pod_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
                 Some(Value::String(n)) if !n.is_empty() => {
                     for e in dns1123_label(n) {
                         let what = format!("Invalid value: {}: {e}", w.quote(n));
-                        w.report(&at, Code::InvalidValue, false, &what, "not a DNS-1123 label");
+                        w.report(
+                            &at,
+                            Code::InvalidValue,
+                            false,
+                            &what,
+                            "not a DNS-1123 label",
+                        );
                     }
                     if volumes.contains(&n.as_str()) {
                         let what = format!("Duplicate value: {}", w.quote(n));
-                        w.report(&at, Code::InvalidValue, false, &what, "another volume has this name");
+                        w.report(
+                            &at,
+                            Code::InvalidValue,
+                            false,
+                            &what,
+                            "another volume has this name",
+                        );
                     }
                     volumes.push(n);
                 }
-                Some(Value::String(_)) => w.report(&at, Code::MissingRequiredField, false, "Required value", "an empty name"),
+                Some(Value::String(_)) => w.report(
+                    &at,
+                    Code::MissingRequiredField,
+                    false,
+                    "Required value",
+                    "an empty name",
+                ),
                 _ => {}
             }
         }
     }
     let mut names: Vec<&str> = Vec::new();
     for list in ["containers", "initContainers", "ephemeralContainers"] {
-        let Some(Value::Array(cs)) = m.get(list) else { continue };
+        let Some(Value::Array(cs)) = m.get(list) else {
+            continue;
+        };
         for (i, c) in cs.iter().enumerate() {
             let Some(c) = c.as_object() else { continue };
             container(list, i, c, &volumes, &mut names, w);
@@ -277,15 +356,33 @@ fn container<'v>(
         Some(Value::String(n)) if !n.is_empty() => {
             for e in dns1123_label(n) {
                 let what = format!("Invalid value: {}: {e}", w.quote(n));
-                w.report(&here("name"), Code::InvalidValue, false, &what, "not a DNS-1123 label");
+                w.report(
+                    &here("name"),
+                    Code::InvalidValue,
+                    false,
+                    &what,
+                    "not a DNS-1123 label",
+                );
             }
             if names.contains(&n.as_str()) {
                 let what = format!("Duplicate value: {}", w.quote(n));
-                w.report(&here("name"), Code::InvalidValue, false, &what, "another container has this name");
+                w.report(
+                    &here("name"),
+                    Code::InvalidValue,
+                    false,
+                    &what,
+                    "another container has this name",
+                );
             }
             names.push(n);
         }
-        Some(Value::String(_)) => w.report(&here("name"), Code::MissingRequiredField, false, "Required value", "an empty name"),
+        Some(Value::String(_)) => w.report(
+            &here("name"),
+            Code::MissingRequiredField,
+            false,
+            "Required value",
+            "an empty name",
+        ),
         _ => {}
     }
     match c.get("image") {
@@ -294,38 +391,78 @@ fn container<'v>(
             &[Seg::Key(list), Seg::Index(i)],
             Code::MissingRequiredField,
             false,
-            format!("{}: Required value", w.here_with(&format!("{list}[{i}].image"))),
+            format!(
+                "{}: Required value",
+                w.here_with(&format!("{list}[{i}].image"))
+            ),
             "a container needs an image",
         ),
-        Some(_) => w.report(&here("image"), Code::MissingRequiredField, false, "Required value", "an empty image"),
+        Some(_) => w.report(
+            &here("image"),
+            Code::MissingRequiredField,
+            false,
+            "Required value",
+            "an empty image",
+        ),
     }
     if let Some(Value::Array(ports)) = c.get("ports") {
         let mut port_names: Vec<&str> = Vec::new();
         for (j, p) in ports.iter().enumerate() {
             let Some(p) = p.as_object() else { continue };
-            let at = |f: &'v str| [Seg::Key(list), Seg::Index(i), Seg::Key("ports"), Seg::Index(j), Seg::Key(f)];
+            let at = |f: &'v str| {
+                [
+                    Seg::Key(list),
+                    Seg::Index(i),
+                    Seg::Key("ports"),
+                    Seg::Index(j),
+                    Seg::Key(f),
+                ]
+            };
             if let Some(Value::String(n)) = p.get("name")
                 && !n.is_empty()
                 && !w.pending(&p["name"])
             {
                 for e in port_name(n) {
                     let what = format!("Invalid value: {}: {e}", w.quote(n));
-                    w.report(&at("name"), Code::InvalidValue, false, &what, "not an IANA service name");
+                    w.report(
+                        &at("name"),
+                        Code::InvalidValue,
+                        false,
+                        &what,
+                        "not an IANA service name",
+                    );
                 }
                 if port_names.contains(&n.as_str()) {
                     let what = format!("Duplicate value: {}", w.quote(n));
-                    w.report(&at("name"), Code::InvalidValue, false, &what, "another port of this container has this name");
+                    w.report(
+                        &at("name"),
+                        Code::InvalidValue,
+                        false,
+                        &what,
+                        "another port of this container has this name",
+                    );
                 }
                 port_names.push(n);
             }
             for field in ["containerPort", "hostPort"] {
                 match p.get(field).and_then(Value::as_i64) {
-                    Some(0) if field == "containerPort" => {
-                        w.report(&at(field), Code::MissingRequiredField, false, "Required value", "port 0")
-                    }
+                    Some(0) if field == "containerPort" => w.report(
+                        &at(field),
+                        Code::MissingRequiredField,
+                        false,
+                        "Required value",
+                        "port 0",
+                    ),
                     Some(n) if !(1..=65535).contains(&n) && !(field == "hostPort" && n == 0) => {
-                        let what = format!("Invalid value: {n}: must be between 1 and 65535, inclusive");
-                        w.report(&at(field), Code::InvalidValue, false, &what, "not a port number");
+                        let what =
+                            format!("Invalid value: {n}: must be between 1 and 65535, inclusive");
+                        w.report(
+                            &at(field),
+                            Code::InvalidValue,
+                            false,
+                            &what,
+                            "not a port number",
+                        );
                     }
                     _ => {}
                 }
@@ -334,14 +471,36 @@ fn container<'v>(
     }
     if let Some(Value::Array(env)) = c.get("env") {
         for (j, e) in env.iter().enumerate() {
-            let at = [Seg::Key(list), Seg::Index(i), Seg::Key("env"), Seg::Index(j), Seg::Key("name")];
+            let at = [
+                Seg::Key(list),
+                Seg::Index(i),
+                Seg::Key("env"),
+                Seg::Index(j),
+                Seg::Key("name"),
+            ];
             match e.get("name") {
-                Some(Value::String(n)) if n.is_empty() => {
-                    w.report(&at, Code::MissingRequiredField, false, "Required value", "an empty name")
-                }
-                Some(Value::String(n)) if !w.pending(&e["name"]) && (n.contains('=') || !n.bytes().all(|b| (b' '..=b'~').contains(&b))) => {
-                    let what = format!("Invalid value: {}: a valid environment variable name must consist only of printable ASCII characters other than '='", w.quote(n));
-                    w.report(&at, Code::InvalidValue, false, &what, "not an environment variable name");
+                Some(Value::String(n)) if n.is_empty() => w.report(
+                    &at,
+                    Code::MissingRequiredField,
+                    false,
+                    "Required value",
+                    "an empty name",
+                ),
+                Some(Value::String(n))
+                    if !w.pending(&e["name"])
+                        && (n.contains('=') || !n.bytes().all(|b| (b' '..=b'~').contains(&b))) =>
+                {
+                    let what = format!(
+                        "Invalid value: {}: a valid environment variable name must consist only of printable ASCII characters other than '='",
+                        w.quote(n)
+                    );
+                    w.report(
+                        &at,
+                        Code::InvalidValue,
+                        false,
+                        &what,
+                        "not an environment variable name",
+                    );
                 }
                 _ => {}
             }
@@ -352,14 +511,28 @@ fn container<'v>(
     {
         let mut paths: Vec<&str> = Vec::new();
         for (j, mnt) in mounts.iter().enumerate() {
-            let at = |f: &'v str| [Seg::Key(list), Seg::Index(i), Seg::Key("volumeMounts"), Seg::Index(j), Seg::Key(f)];
+            let at = |f: &'v str| {
+                [
+                    Seg::Key(list),
+                    Seg::Index(i),
+                    Seg::Key("volumeMounts"),
+                    Seg::Index(j),
+                    Seg::Key(f),
+                ]
+            };
             if let Some(Value::String(n)) = mnt.get("name")
                 && !n.is_empty()
                 && !w.pending(&mnt["name"])
                 && !volumes.contains(&n.as_str())
             {
                 let what = format!("Not found: {}", w.quote(n));
-                w.report(&at("name"), Code::InvalidValue, false, &what, "no volume of the Pod has this name");
+                w.report(
+                    &at("name"),
+                    Code::InvalidValue,
+                    false,
+                    &what,
+                    "no volume of the Pod has this name",
+                );
             }
             if let Some(Value::String(p)) = mnt.get("mountPath")
                 && !p.is_empty()
@@ -367,7 +540,13 @@ fn container<'v>(
             {
                 if paths.contains(&p.as_str()) {
                     let what = format!("Invalid value: {}: must be unique", w.quote(p));
-                    w.report(&at("mountPath"), Code::InvalidValue, false, &what, "mounted twice");
+                    w.report(
+                        &at("mountPath"),
+                        Code::InvalidValue,
+                        false,
+                        &what,
+                        "mounted twice",
+                    );
                 }
                 paths.push(p);
             }
@@ -382,7 +561,12 @@ fn container<'v>(
 fn pvc_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
     let modes = m.get("accessModes").and_then(Value::as_array);
     // The server names the list, not the item (`spec.accessModes: Unsupported value: ...`).
-    const MODES: &[&str] = &["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
+    const MODES: &[&str] = &[
+        "ReadOnlyMany",
+        "ReadWriteMany",
+        "ReadWriteOnce",
+        "ReadWriteOncePod",
+    ];
     for (i, mode) in modes.into_iter().flatten().enumerate() {
         if let Some(s) = mode.as_str()
             && !MODES.contains(&s)
@@ -445,8 +629,14 @@ fn replicated<'v>(what: &str, m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>)
     let template = m.get("template").and_then(Value::as_object);
     match m.get("selector") {
         Some(Value::Object(sel)) => {
-            let empty = sel.get("matchLabels").and_then(Value::as_object).is_none_or(|x| x.is_empty())
-                && sel.get("matchExpressions").and_then(Value::as_array).is_none_or(|x| x.is_empty());
+            let empty = sel
+                .get("matchLabels")
+                .and_then(Value::as_object)
+                .is_none_or(|x| x.is_empty())
+                && sel
+                    .get("matchExpressions")
+                    .and_then(Value::as_array)
+                    .is_none_or(|x| x.is_empty());
             if empty {
                 w.report(
                     &[Seg::Key("selector")],
@@ -463,11 +653,16 @@ fn replicated<'v>(what: &str, m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>)
                     .and_then(|md| md.get("labels"))
                     .and_then(Value::as_object);
                 if !labels.is_some_and(|l| l.values().any(|v| w.pending(v)))
-                    && let Ok(s) = crate::object::selector::Selector::from_object(&Value::Object(sel.clone()))
+                    && let Ok(s) =
+                        crate::object::selector::Selector::from_object(&Value::Object(sel.clone()))
                     && !s.matches(labels)
                 {
                     let at: &[Seg] = if labels.is_some() {
-                        &[Seg::Key("template"), Seg::Key("metadata"), Seg::Key("labels")]
+                        &[
+                            Seg::Key("template"),
+                            Seg::Key("metadata"),
+                            Seg::Key("labels"),
+                        ]
                     } else {
                         &[Seg::Key("template")]
                     };
@@ -496,10 +691,18 @@ fn replicated<'v>(what: &str, m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>)
         && !policy.is_empty()
     {
         w.report(
-            &[Seg::Key("template"), Seg::Key("spec"), Seg::Key("restartPolicy")],
+            &[
+                Seg::Key("template"),
+                Seg::Key("spec"),
+                Seg::Key("restartPolicy"),
+            ],
             Code::InvalidValue,
             false,
-            &format!("Unsupported value: {}: supported values: {}", w.quote(policy), supported(&["Always"])),
+            &format!(
+                "Unsupported value: {}: supported values: {}",
+                w.quote(policy),
+                supported(&["Always"])
+            ),
             "must be Always",
         );
     }
@@ -532,13 +735,31 @@ fn job_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
         Some(v) if w.pending(v) => {}
         Some(Value::String(p)) if valid.contains(&p.as_str()) => {}
         Some(Value::String(p)) if !p.is_empty() && p != "Always" => {
-            let what = format!("Unsupported value: {}: supported values: {}", w.quote(p), supported(&valid));
-            w.report(&[Seg::Key("template"), Seg::Key("spec"), Seg::Key("restartPolicy")], Code::InvalidValue, false, &what, "a Job's Pods restart OnFailure or Never");
+            let what = format!(
+                "Unsupported value: {}: supported values: {}",
+                w.quote(p),
+                supported(&valid)
+            );
+            w.report(
+                &[
+                    Seg::Key("template"),
+                    Seg::Key("spec"),
+                    Seg::Key("restartPolicy"),
+                ],
+                Code::InvalidValue,
+                false,
+                &what,
+                "a Job's Pods restart OnFailure or Never",
+            );
         }
         found => {
             let what = format!("Required value: valid values: {}", supported(&valid));
             let at: &[Seg] = if found.is_some() {
-                &[Seg::Key("template"), Seg::Key("spec"), Seg::Key("restartPolicy")]
+                &[
+                    Seg::Key("template"),
+                    Seg::Key("spec"),
+                    Seg::Key("restartPolicy"),
+                ]
             } else {
                 &[Seg::Key("template"), Seg::Key("spec")]
             };
@@ -569,15 +790,35 @@ fn role_binding<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>, namespace
             && !kinds.contains(&k)
             && !w.pending(&role["kind"])
         {
-            let what = format!("Unsupported value: {}: supported values: {}", w.quote(k), supported(kinds));
-            w.report(&[Seg::Key("roleRef"), Seg::Key("kind")], Code::InvalidValue, false, &what, "not a role kind");
+            let what = format!(
+                "Unsupported value: {}: supported values: {}",
+                w.quote(k),
+                supported(kinds)
+            );
+            w.report(
+                &[Seg::Key("roleRef"), Seg::Key("kind")],
+                Code::InvalidValue,
+                false,
+                &what,
+                "not a role kind",
+            );
         }
         if let Some(g) = text(role, "apiGroup")
             && g != RBAC_GROUP
             && !w.pending(&role["apiGroup"])
         {
-            let what = format!("Unsupported value: {}: supported values: {}", w.quote(g), supported(&[RBAC_GROUP]));
-            w.report(&[Seg::Key("roleRef"), Seg::Key("apiGroup")], Code::InvalidValue, false, &what, "not the RBAC group");
+            let what = format!(
+                "Unsupported value: {}: supported values: {}",
+                w.quote(g),
+                supported(&[RBAC_GROUP])
+            );
+            w.report(
+                &[Seg::Key("roleRef"), Seg::Key("apiGroup")],
+                Code::InvalidValue,
+                false,
+                &what,
+                "not the RBAC group",
+            );
         }
     }
     let Some(Value::Array(subjects)) = m.get("subjects") else {
@@ -593,8 +834,18 @@ fn role_binding<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>, namespace
         match text(s, "kind").unwrap_or("") {
             "ServiceAccount" => {
                 if !group.is_empty() {
-                    let what = format!("Unsupported value: {}: supported values: {}", w.quote(group), supported(&[""]));
-                    w.report(&at("apiGroup"), Code::InvalidValue, false, &what, "a ServiceAccount has no API group");
+                    let what = format!(
+                        "Unsupported value: {}: supported values: {}",
+                        w.quote(group),
+                        supported(&[""])
+                    );
+                    w.report(
+                        &at("apiGroup"),
+                        Code::InvalidValue,
+                        false,
+                        &what,
+                        "a ServiceAccount has no API group",
+                    );
                 }
                 if !namespaced && text(s, "namespace").unwrap_or("").is_empty() {
                     w.report_as(
@@ -608,8 +859,18 @@ fn role_binding<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>, namespace
             }
             "User" | "Group" => {
                 if !group.is_empty() && group != RBAC_GROUP {
-                    let what = format!("Unsupported value: {}: supported values: {}", w.quote(group), supported(&[RBAC_GROUP]));
-                    w.report(&at("apiGroup"), Code::InvalidValue, false, &what, "not the RBAC group");
+                    let what = format!(
+                        "Unsupported value: {}: supported values: {}",
+                        w.quote(group),
+                        supported(&[RBAC_GROUP])
+                    );
+                    w.report(
+                        &at("apiGroup"),
+                        Code::InvalidValue,
+                        false,
+                        &what,
+                        "not the RBAC group",
+                    );
                 }
             }
             other => {
@@ -618,7 +879,13 @@ fn role_binding<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>, namespace
                     w.quote(other),
                     supported(&["ServiceAccount", "User", "Group"])
                 );
-                w.report(&at("kind"), Code::InvalidValue, false, &what, "not a subject kind");
+                w.report(
+                    &at("kind"),
+                    Code::InvalidValue,
+                    false,
+                    &what,
+                    "not a subject kind",
+                );
             }
         }
     }
@@ -634,14 +901,16 @@ mod tests {
         assert!(config_key("KEY_NAME-1").is_empty());
         assert_eq!(config_key("a b").len(), 1);
         assert_eq!(config_key(".."), vec!["must not be '..'".to_string()]);
-        assert_eq!(config_key("..x"), vec!["must not start with '..'".to_string()]);
+        assert_eq!(
+            config_key("..x"),
+            vec!["must not start with '..'".to_string()]
+        );
         assert_eq!(config_key(&"a".repeat(254)).len(), 1);
     }
 
     #[test]
     fn values_print_as_json_with_sorted_keys() {
-        let m: Map<String, Value> =
-            serde_json::from_str(r#"{"tier":"web","app":"shop"}"#).unwrap();
+        let m: Map<String, Value> = serde_json::from_str(r#"{"tier":"web","app":"shop"}"#).unwrap();
         assert_eq!(go_json(Some(&m)), r#"{"app":"shop","tier":"web"}"#);
         assert_eq!(go_json(None), "null");
     }
@@ -650,9 +919,18 @@ mod tests {
     fn port_names_as_iana_service_names() {
         assert!(port_name("http").is_empty());
         assert!(port_name("web-8080").is_empty());
-        assert_eq!(port_name("8080"), vec!["must contain at least one letter (a-z)"]);
-        assert_eq!(port_name("a--b"), vec!["must not contain consecutive hyphens"]);
-        assert_eq!(port_name("-ab"), vec!["must not begin or end with a hyphen"]);
+        assert_eq!(
+            port_name("8080"),
+            vec!["must contain at least one letter (a-z)"]
+        );
+        assert_eq!(
+            port_name("a--b"),
+            vec!["must not contain consecutive hyphens"]
+        );
+        assert_eq!(
+            port_name("-ab"),
+            vec!["must not begin or end with a hyphen"]
+        );
         assert_eq!(port_name("abcdefghijklmnop").len(), 1);
         assert_eq!(
             port_name("Http_1"),
