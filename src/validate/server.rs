@@ -453,7 +453,7 @@ fn container<'v>(
                         "Required value",
                         "port 0",
                     ),
-                    Some(n) if !(1..=65535).contains(&n) && !(field == "hostPort" && n == 0) => {
+                    Some(n) if !((1..=65535).contains(&n) || field == "hostPort" && n == 0) => {
                         let what =
                             format!("Invalid value: {n}: must be between 1 and 65535, inclusive");
                         w.report(
@@ -627,61 +627,58 @@ fn go_json(v: Option<&Map<String, Value>>) -> String {
 /// restarts `Always`.
 fn replicated<'v>(what: &str, m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
     let template = m.get("template").and_then(Value::as_object);
-    match m.get("selector") {
-        Some(Value::Object(sel)) => {
-            let empty = sel
-                .get("matchLabels")
-                .and_then(Value::as_object)
-                .is_none_or(|x| x.is_empty())
-                && sel
-                    .get("matchExpressions")
-                    .and_then(Value::as_array)
-                    .is_none_or(|x| x.is_empty());
-            if empty {
-                w.report(
-                    &[Seg::Key("selector")],
-                    Code::InvalidValue,
-                    false,
-                    &format!("Invalid value: {{}}: empty selector is invalid for {what}"),
-                    "matches everything",
-                );
-            } else if let Some(t) = template
-                && !substitution_pending(w, sel)
+    // An absent selector: the schema requires it, and the walk says so.
+    if let Some(Value::Object(sel)) = m.get("selector") {
+        let empty = sel
+            .get("matchLabels")
+            .and_then(Value::as_object)
+            .is_none_or(|x| x.is_empty())
+            && sel
+                .get("matchExpressions")
+                .and_then(Value::as_array)
+                .is_none_or(|x| x.is_empty());
+        if empty {
+            w.report(
+                &[Seg::Key("selector")],
+                Code::InvalidValue,
+                false,
+                &format!("Invalid value: {{}}: empty selector is invalid for {what}"),
+                "matches everything",
+            );
+        } else if let Some(t) = template
+            && !substitution_pending(w, sel)
+        {
+            let labels = t
+                .get("metadata")
+                .and_then(|md| md.get("labels"))
+                .and_then(Value::as_object);
+            if !labels.is_some_and(|l| l.values().any(|v| w.pending(v)))
+                && let Ok(s) =
+                    crate::object::selector::Selector::from_object(&Value::Object(sel.clone()))
+                && !s.matches(labels)
             {
-                let labels = t
-                    .get("metadata")
-                    .and_then(|md| md.get("labels"))
-                    .and_then(Value::as_object);
-                if !labels.is_some_and(|l| l.values().any(|v| w.pending(v)))
-                    && let Ok(s) =
-                        crate::object::selector::Selector::from_object(&Value::Object(sel.clone()))
-                    && !s.matches(labels)
-                {
-                    let at: &[Seg] = if labels.is_some() {
-                        &[
-                            Seg::Key("template"),
-                            Seg::Key("metadata"),
-                            Seg::Key("labels"),
-                        ]
-                    } else {
-                        &[Seg::Key("template")]
-                    };
-                    w.report_as(
-                        at,
-                        Code::InvalidValue,
-                        labels.is_none(),
-                        format!(
-                            "{}: Invalid value: {}: `selector` does not match template `labels`",
-                            w.here_with("template.metadata.labels"),
-                            go_json(labels)
-                        ),
-                        "not matched by spec.selector",
-                    );
-                }
+                let at: &[Seg] = if labels.is_some() {
+                    &[
+                        Seg::Key("template"),
+                        Seg::Key("metadata"),
+                        Seg::Key("labels"),
+                    ]
+                } else {
+                    &[Seg::Key("template")]
+                };
+                w.report_as(
+                    at,
+                    Code::InvalidValue,
+                    labels.is_none(),
+                    format!(
+                        "{}: Invalid value: {}: `selector` does not match template `labels`",
+                        w.here_with("template.metadata.labels"),
+                        go_json(labels)
+                    ),
+                    "not matched by spec.selector",
+                );
             }
         }
-        // Absent: the schema requires it, and the walk says so.
-        _ => {}
     }
     if let Some(policy) = template
         .and_then(|t| t.get("spec"))

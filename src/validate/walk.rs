@@ -588,10 +588,8 @@ impl<'s, 'v> Walker<'s, 'v> {
 
     fn value_checks(&mut self, n: &'s Node, v: &'v Value, junctor: bool) {
         let Some(c) = &n.checks else { return };
-        if !c.enum_values.is_empty()
-            && !c.enum_values.contains(v)
-            && !(c.empty_is_unset && v.as_str() == Some(""))
-        {
+        let unset = c.empty_is_unset && v.as_str() == Some("");
+        if !c.enum_values.is_empty() && !c.enum_values.contains(v) && !unset {
             let supported = c
                 .enum_values
                 .iter()
