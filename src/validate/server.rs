@@ -652,11 +652,7 @@ fn replicated<'v>(what: &str, m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>)
                 .get("metadata")
                 .and_then(|md| md.get("labels"))
                 .and_then(Value::as_object);
-            if !labels.is_some_and(|l| l.values().any(|v| w.pending(v)))
-                && let Ok(s) =
-                    crate::object::selector::Selector::from_object(&Value::Object(sel.clone()))
-                && !s.matches(labels)
-            {
+            if !labels.is_some_and(|l| l.values().any(|v| w.pending(v))) && !selects(sel, labels) {
                 let at: &[Seg] = if labels.is_some() {
                     &[
                         Seg::Key("template"),
@@ -703,6 +699,37 @@ fn replicated<'v>(what: &str, m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>)
             "must be Always",
         );
     }
+}
+
+/// Whether a label selector (`matchLabels`, `matchExpressions`) selects these labels, without
+/// building anything (it runs for every workload). An operator it does not know selects: the
+/// schema walk reports that.
+fn selects(sel: &Map<String, Value>, labels: Option<&Map<String, Value>>) -> bool {
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    if let Some(Value::Object(want)) = sel.get("matchLabels")
+        && want.iter().any(|(k, v)| label(k) != v.as_str())
+    {
+        return false;
+    }
+    let Some(Value::Array(exprs)) = sel.get("matchExpressions") else {
+        return true;
+    };
+    exprs.iter().all(|e| {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+        let has = label(key);
+        let listed = |v: &str| {
+            e.get("values")
+                .and_then(Value::as_array)
+                .is_some_and(|vs| vs.iter().any(|x| x.as_str() == Some(v)))
+        };
+        match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+            "In" => has.is_some_and(listed),
+            "NotIn" => !has.is_some_and(listed),
+            "Exists" => has.is_some(),
+            "DoesNotExist" => has.is_none(),
+            _ => true,
+        }
+    })
 }
 
 fn substitution_pending(w: &Walker, sel: &Map<String, Value>) -> bool {
@@ -903,6 +930,30 @@ mod tests {
             vec!["must not start with '..'".to_string()]
         );
         assert_eq!(config_key(&"a".repeat(254)).len(), 1);
+    }
+
+    #[test]
+    fn selectors_match_labels_as_the_server_does() {
+        let map = |t: &str| serde_json::from_str::<Map<String, Value>>(t).unwrap();
+        let labels = map(r#"{"app":"web","tier":"front"}"#);
+        assert!(selects(
+            &map(r#"{"matchLabels":{"app":"web"}}"#),
+            Some(&labels)
+        ));
+        assert!(!selects(
+            &map(r#"{"matchLabels":{"app":"api"}}"#),
+            Some(&labels)
+        ));
+        assert!(!selects(&map(r#"{"matchLabels":{"app":"web"}}"#), None));
+        let expr = |op: &str, values: &str| {
+            map(&format!(
+                r#"{{"matchExpressions":[{{"key":"tier","operator":"{op}","values":{values}}}]}}"#
+            ))
+        };
+        assert!(selects(&expr("In", r#"["front","back"]"#), Some(&labels)));
+        assert!(!selects(&expr("NotIn", r#"["front"]"#), Some(&labels)));
+        assert!(selects(&expr("Exists", "[]"), Some(&labels)));
+        assert!(!selects(&expr("DoesNotExist", "[]"), Some(&labels)));
     }
 
     #[test]
