@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod synth;
+
 use kiln::object::{Object, ObjectKey, Origin};
 use kiln::source::FileId;
 use serde_json::{Value, json};

@@ -82,8 +82,7 @@ pub fn run(s: Settings) -> ExitCode {
         summary.objects += compiled.objects.len();
         root_uri = root_uri.or_else(|| root_uri_of(&compiled.sources));
         all.extend(diags);
-        // Only the sources are kept: the objects and the graph are not printed.
-        sources.push(compiled.sources);
+        sources.push(compiled);
     }
     crate::diag::normalise(&mut all);
     summary.counts = Counts::of(&all);
@@ -133,7 +132,7 @@ pub fn run(s: Settings) -> ExitCode {
         Format::Markdown => render::markdown(&s.report.visible(&all), &summary),
     };
     out(&text);
-    // The process ends here: freeing every parsed value would only cost time.
+    // The process ends here: freeing every parsed value and the graph would only cost time.
     std::mem::forget(sources);
     super::exit_for(summary.counts.errors)
 }
@@ -151,11 +150,11 @@ pub(super) fn root_uri_of(sources: &crate::source::SourceSet) -> Option<String> 
     ))
 }
 
-/// Source text from any of several source sets (one per cluster).
-struct Sources<'a>(&'a [crate::source::SourceSet]);
+/// Source text from the inputs compiled (one per cluster).
+struct Sources<'a>(&'a [crate::pipeline::Compiled]);
 
 impl render::SourceLookup for Sources<'_> {
     fn source_text(&self, path: &str) -> Option<std::sync::Arc<str>> {
-        self.0.iter().find_map(|s| s.source_text(path))
+        self.0.iter().find_map(|c| c.sources.source_text(path))
     }
 }

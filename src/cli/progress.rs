@@ -48,8 +48,13 @@ mod tests {
         let mut p = Progress::new(true);
         assert_eq!(p.line("reading"), None, "a quick command says nothing");
         p.after = Duration::ZERO;
-        let line = p.line("applying v2").expect("a long command says what it does");
-        assert!(line.starts_with("kiln: [") && line.ends_with("s] applying v2\n"), "{line}");
+        let line = p
+            .line("applying v2")
+            .expect("a long command says what it does");
+        assert!(
+            line.starts_with("kiln: [") && line.ends_with("s] applying v2\n"),
+            "{line}"
+        );
         p.enabled = false;
         assert_eq!(p.line("applying v2"), None, "-q, or not a terminal");
     }

@@ -13,7 +13,7 @@ use crate::diag::{Code, Diagnostic, Location};
 use crate::source::{FileId, SourceSet, Span};
 use crate::syntax::SpanTree;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 /// A group, version and kind.
@@ -436,7 +436,8 @@ fn one(
 
 /// Reports objects defined more than once (same key), naming both places.
 pub fn duplicates(objects: &[Object], locate: &dyn Fn(&Object) -> Location) -> Vec<Diagnostic> {
-    let mut first: BTreeMap<&ObjectKey, usize> = BTreeMap::new();
+    // Looked up, never iterated: a hash map keeps this linear for large inputs.
+    let mut first: HashMap<&ObjectKey, usize> = HashMap::with_capacity(objects.len());
     let mut out = Vec::new();
     for (i, o) in objects.iter().enumerate() {
         if o.key.name.is_empty() || o.key.name.ends_with('*') {

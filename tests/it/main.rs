@@ -9,5 +9,6 @@ mod generated;
 mod git;
 mod graph;
 mod render;
+mod scale;
 mod simulate;
 mod support;

@@ -2,9 +2,13 @@
 //! documents in ../shared; `cargo xtask docs` regenerates `docs/diagnostics.md`;
 //! `cargo xtask fidelity` prints how kiln's rendering compares with `kubectl kustomize` on the
 //! corpus (../shared/corpus/oracle and krusty); `cargo xtask man [DIR]` writes kiln's man pages
-//! (default `target/man`).
+//! (default `target/man`); `cargo xtask synth --apps N` writes the synthetic repository scale
+//! is measured on (default `target/synth`).
 
 use std::path::{Path, PathBuf};
+
+#[path = "../../benches/support/synth.rs"]
+mod synth;
 use std::process::ExitCode;
 
 fn project_root() -> PathBuf {
@@ -95,6 +99,53 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("synth") => {
+            // cargo xtask synth --apps N [--shape plain|kustomize|flux] [--out DIR]
+            let mut apps = 2_500usize;
+            let mut shape = synth::Shape::Plain;
+            let mut out = root.join("target/synth");
+            let mut it = args.iter().skip(1);
+            while let Some(a) = it.next() {
+                let value = it.next();
+                let parsed = match (a.as_str(), value) {
+                    ("--apps", Some(v)) => v
+                        .parse()
+                        .map(|n| apps = n)
+                        .map_err(|e| format!("--apps: {e}")),
+                    ("--shape", Some(v)) => v.parse().map(|s| shape = s),
+                    ("--out", Some(v)) => {
+                        out = PathBuf::from(v);
+                        Ok(())
+                    }
+                    _ => Err(format!("unexpected `{a}`")),
+                };
+                if let Err(e) = parsed {
+                    eprintln!(
+                        "xtask synth: {e}; usage: cargo xtask synth --apps N [--shape plain|kustomize|flux] [--out DIR]"
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+            if out.exists() && std::fs::remove_dir_all(&out).is_err() {
+                eprintln!("xtask synth: cannot empty {}", out.display());
+                return ExitCode::FAILURE;
+            }
+            match synth::generate(&out, apps, shape) {
+                Ok(bytes) => {
+                    println!(
+                        "wrote {apps} applications ({} objects, {:.1} MB, {shape:?}) to {}",
+                        apps * 4 + synth::NAMESPACES,
+                        bytes as f64 / 1e6,
+                        out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask synth: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some("man") => {
             let dir = args
                 .get(1)
@@ -112,7 +163,9 @@ fn main() -> ExitCode {
             }
         }
         _ => {
-            eprintln!("usage: cargo xtask schemas [OPENAPI_DIR] | docs | fidelity | man [DIR]");
+            eprintln!(
+                "usage: cargo xtask schemas [OPENAPI_DIR] | docs | fidelity | man [DIR] | synth --apps N [--shape plain|kustomize|flux] [--out DIR]"
+            );
             ExitCode::from(2)
         }
     }
