@@ -126,6 +126,39 @@ fn secret<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
     keys(m, "stringData", "data", w);
 }
 
+/// A name checked the way the server checks sub-object names: each problem `rule` finds is an
+/// `Invalid value`, and a name already in `seen` a `Duplicate value`; then it joins `seen`.
+fn unique_name<'v>(
+    w: &mut Walker<'_, 'v>,
+    at: &[Seg<'v>],
+    name: &'v str,
+    rule: &[String],
+    seen: &mut Vec<&'v str>,
+    what: &str,
+) {
+    for e in rule {
+        let msg = format!("Invalid value: {}: {e}", w.quote(name));
+        w.report(
+            at,
+            Code::InvalidValue,
+            false,
+            &msg,
+            &format!("not a valid {what} name"),
+        );
+    }
+    if seen.contains(&name) {
+        let msg = format!("Duplicate value: {}", w.quote(name));
+        w.report(
+            at,
+            Code::InvalidValue,
+            false,
+            &msg,
+            &format!("another {what} has this name"),
+        );
+    }
+    seen.push(name);
+}
+
 // ------------------------------------------------------------------------ Service
 
 /// `ValidateService` and `validateServicePort`: ports are required unless the Service is
@@ -188,28 +221,8 @@ fn service_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
                 if w.pending(&p["name"]) {
                     continue;
                 }
-                for e in dns1123_label(n) {
-                    let what = format!("Invalid value: {}: {e}", w.quote(n));
-                    w.report(
-                        &[Seg::Key("ports"), Seg::Index(i), Seg::Key("name")],
-                        Code::InvalidValue,
-                        false,
-                        &what,
-                        "not a DNS-1123 label",
-                    );
-                }
-                if names.contains(&n.as_str()) {
-                    let what = format!("Duplicate value: {}", w.quote(n));
-                    w.report(
-                        &[Seg::Key("ports"), Seg::Index(i), Seg::Key("name")],
-                        Code::InvalidValue,
-                        false,
-                        &what,
-                        "another port has this name",
-                    );
-                } else {
-                    names.push(n);
-                }
+                let at = [Seg::Key("ports"), Seg::Index(i), Seg::Key("name")];
+                unique_name(w, &at, n, &dns1123_label(n), &mut names, "port");
             }
             _ if ports.len() > 1 => w.report_as(
                 &[Seg::Key("ports"), Seg::Index(i)],
@@ -297,27 +310,7 @@ fn pod_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
             match v.get("name") {
                 Some(n) if w.pending(n) => volumes.push("*"),
                 Some(Value::String(n)) if !n.is_empty() => {
-                    for e in dns1123_label(n) {
-                        let what = format!("Invalid value: {}: {e}", w.quote(n));
-                        w.report(
-                            &at,
-                            Code::InvalidValue,
-                            false,
-                            &what,
-                            "not a DNS-1123 label",
-                        );
-                    }
-                    if volumes.contains(&n.as_str()) {
-                        let what = format!("Duplicate value: {}", w.quote(n));
-                        w.report(
-                            &at,
-                            Code::InvalidValue,
-                            false,
-                            &what,
-                            "another volume has this name",
-                        );
-                    }
-                    volumes.push(n);
+                    unique_name(w, &at, n, &dns1123_label(n), &mut volumes, "volume");
                 }
                 Some(Value::String(_)) => w.report(
                     &at,
@@ -354,27 +347,7 @@ fn container<'v>(
     match c.get("name") {
         Some(n) if w.pending(n) => {}
         Some(Value::String(n)) if !n.is_empty() => {
-            for e in dns1123_label(n) {
-                let what = format!("Invalid value: {}: {e}", w.quote(n));
-                w.report(
-                    &here("name"),
-                    Code::InvalidValue,
-                    false,
-                    &what,
-                    "not a DNS-1123 label",
-                );
-            }
-            if names.contains(&n.as_str()) {
-                let what = format!("Duplicate value: {}", w.quote(n));
-                w.report(
-                    &here("name"),
-                    Code::InvalidValue,
-                    false,
-                    &what,
-                    "another container has this name",
-                );
-            }
-            names.push(n);
+            unique_name(w, &here("name"), n, &dns1123_label(n), names, "container");
         }
         Some(Value::String(_)) => w.report(
             &here("name"),
@@ -422,27 +395,8 @@ fn container<'v>(
                 && !n.is_empty()
                 && !w.pending(&p["name"])
             {
-                for e in port_name(n) {
-                    let what = format!("Invalid value: {}: {e}", w.quote(n));
-                    w.report(
-                        &at("name"),
-                        Code::InvalidValue,
-                        false,
-                        &what,
-                        "not an IANA service name",
-                    );
-                }
-                if port_names.contains(&n.as_str()) {
-                    let what = format!("Duplicate value: {}", w.quote(n));
-                    w.report(
-                        &at("name"),
-                        Code::InvalidValue,
-                        false,
-                        &what,
-                        "another port of this container has this name",
-                    );
-                }
-                port_names.push(n);
+                let rule: Vec<String> = port_name(n).into_iter().map(String::from).collect();
+                unique_name(w, &at("name"), n, &rule, &mut port_names, "port");
             }
             for field in ["containerPort", "hostPort"] {
                 match p.get(field).and_then(Value::as_i64) {
