@@ -289,6 +289,12 @@ pub fn inputs(
         .filter(|p| p.as_os_str() != "-")
         .cloned()
         .collect();
+    if a.root.is_some() && rev.is_some() {
+        return Err(
+            "--root sets the root of a working tree; with --rev the root is the Git repository"
+                .into(),
+        );
+    }
     if stdin.is_some() && rev.is_some() {
         return Err(
             "--rev reads a Git revision; it cannot be combined with `-` (standard input)".into(),

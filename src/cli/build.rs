@@ -56,11 +56,17 @@ pub fn run(s: Settings) -> ExitCode {
     let mut text = String::new();
     let many = s.targets.len() > 1;
     let mut clusters = Vec::new();
+    let mut all = Vec::new();
     for t in &s.targets {
-        let (compiled, diags) = match super::compile(t, &s.report, &progress) {
-            Ok(c) => c,
+        match super::compile(t, &s.report, &progress) {
+            Ok(c) => all.push(c),
             Err(code) => return code,
-        };
+        }
+    }
+    if let Err(code) = super::check_source_mappings(&s.targets, all.iter().map(|(c, _)| c)) {
+        return code;
+    }
+    for (t, (compiled, diags)) in s.targets.iter().zip(all) {
         let counts = Counts::of(&diags);
         let shown = s.report.visible(&diags);
         if !shown.is_empty() {
@@ -106,11 +112,11 @@ pub fn run(s: Settings) -> ExitCode {
 
 /// The objects of a unit in apply order (the dependency graph's waves, each in Flux's
 /// reconcile order).
-pub(super) fn unit_objects<'c>(
+fn unit_objects<'c>(
     c: &'c Compiled,
+    rank: &[usize],
     u: &pipeline::UnitInfo,
 ) -> Vec<&'c crate::object::Object> {
-    let rank = c.graph.apply_rank();
     let mut idx: Vec<usize> = u.objects.clone().collect();
     idx.sort_by_key(|&i| (rank[i], i));
     idx.into_iter().map(|i| &c.objects[i]).collect()
@@ -119,6 +125,7 @@ pub(super) fn unit_objects<'c>(
 /// One YAML stream; with several units, a comment line before each object says which unit
 /// (directory, or Flux Kustomization) it belongs to.
 fn build_yaml(c: &Compiled) -> String {
+    let rank = c.graph.apply_rank();
     let mut text = String::new();
     let many = c.units.len() > 1
         || c.units
@@ -126,7 +133,7 @@ fn build_yaml(c: &Compiled) -> String {
             .any(|u| matches!(u.kind, UnitKind::Flux { .. }));
     let mut first = true;
     for u in &c.units {
-        for o in unit_objects(c, u) {
+        for o in unit_objects(c, &rank, u) {
             if !first {
                 text.push_str("---\n");
             }
@@ -161,6 +168,7 @@ fn json_text(v: &serde_json::Value) -> String {
 }
 
 fn build_json_value(c: &Compiled) -> serde_json::Value {
+    let rank = c.graph.apply_rank();
     if c.units.len() == 1
         && c.units
             .iter()
@@ -169,7 +177,7 @@ fn build_json_value(c: &Compiled) -> serde_json::Value {
         serde_json::json!({
             "apiVersion": "v1",
             "kind": "List",
-            "items": unit_objects(c, &c.units[0]).iter().map(|o| &o.value).collect::<Vec<_>>(),
+            "items": unit_objects(c, &rank, &c.units[0]).iter().map(|o| &o.value).collect::<Vec<_>>(),
         })
     } else if c.units.is_empty() {
         serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": [] })
@@ -182,7 +190,7 @@ fn build_json_value(c: &Compiled) -> serde_json::Value {
                     "unit": u.name,
                     "kind": match u.kind { UnitKind::Flux { .. } => "flux", UnitKind::Kustomize => "kustomize", UnitKind::Plain => "plain" },
                     "path": c.sources.display(&u.path),
-                    "objects": unit_objects(c, u).iter().map(|o| &o.value).collect::<Vec<_>>(),
+                    "objects": unit_objects(c, &rank, u).iter().map(|o| &o.value).collect::<Vec<_>>(),
                 });
                 if !u.depends_on.is_empty() {
                     entry["dependsOn"] = serde_json::json!(u.depends_on.iter().map(|k| k.to_string()).collect::<Vec<_>>());

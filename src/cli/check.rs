@@ -84,6 +84,9 @@ pub fn run(s: Settings) -> ExitCode {
         all.extend(diags);
         sources.push(compiled);
     }
+    if let Err(code) = super::check_source_mappings(&s.targets, &sources) {
+        return code;
+    }
     crate::diag::normalise(&mut all);
     summary.counts = Counts::of(&all);
     let lookup = Sources(&sources);

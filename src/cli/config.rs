@@ -191,8 +191,9 @@ fn read(
                 }
             }
         };
+    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
     for (key, v) in map {
-        let ptr = format!("/{key}");
+        let ptr = format!("/{}", escape(key));
         match key.as_str() {
             "flux" => cfg.flux = strings(v, &ptr, &mut bad),
             "crds" => cfg.crds = strings(v, &ptr, &mut bad).into_iter().map(PathBuf::from).collect(),
@@ -225,7 +226,7 @@ fn read(
                             Some(d) => {
                                 cfg.sources.insert(reference.clone(), d.to_string());
                             }
-                            None => bad(&format!("{ptr}/{reference}"), false, "a source maps to a directory (a string)".into(), "not a string"),
+                            None => bad(&format!("{ptr}/{}", escape(reference)), false, "a source maps to a directory (a string)".into(), "not a string"),
                         }
                     }
                 }

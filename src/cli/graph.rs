@@ -116,6 +116,9 @@ pub fn run(s: Settings) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Err(code) = super::check_source_mappings(std::slice::from_ref(&s.target), [&compiled]) {
+        return code;
+    }
     let shown = s.report.visible(&diags);
     if !shown.is_empty() {
         err(&render::human(&shown, &compiled.sources, s.report.style()));

@@ -194,53 +194,74 @@ fn compile(
         None => format!("reading {}", target.input.display),
     });
     let compiled = crate::pipeline::compile(&target.input).map_err(environment_error)?;
-    check_source_mappings(target, &compiled)?;
+    progress.say(&format!(
+        "{} objects from {} files rendered, validated and ordered",
+        compiled.objects.len(),
+        compiled.files
+    ));
     let mut diags = compiled.diagnostics.clone();
     report.policy.apply(&mut diags);
     crate::diag::normalise(&mut diags);
     Ok((compiled, diags))
 }
 
-/// A `--source` mapping that no Flux Kustomization uses is a mistake (a typo in the reference
-/// would otherwise leave the tree silently unrendered): exit 2 naming the sources in use.
-fn check_source_mappings(
-    target: &args::Target,
-    compiled: &crate::pipeline::Compiled,
+/// A `--source` mapping that no Flux Kustomization of any cluster uses is a mistake (a typo
+/// would otherwise leave the tree silently unrendered): exit 2, naming the sources in use. The
+/// keys are matched as the renderer matches them: `KIND/NAMESPACE/NAME` or `NAMESPACE/NAME`.
+fn check_source_mappings<'c>(
+    targets: &[args::Target],
+    compiled: impl IntoIterator<Item = &'c crate::pipeline::Compiled>,
 ) -> Result<(), ExitCode> {
-    let crate::render::Mode::Flux(o) = &target.input.mode else {
-        return Ok(());
-    };
-    let used: Vec<crate::object::ObjectKey> = compiled
-        .objects
+    let mapped: std::collections::BTreeSet<&String> = targets
         .iter()
-        .filter(|ob| crate::render::flux::is_flux_kustomization(&ob.api_version, &ob.key.kind))
-        .filter_map(|ob| {
-            let r = ob.value.pointer("/spec/sourceRef")?;
-            Some(crate::object::ObjectKey {
-                group: "source.toolkit.fluxcd.io".into(),
-                kind: r.get("kind")?.as_str()?.to_string(),
-                namespace: r
-                    .get("namespace")
-                    .and_then(|n| n.as_str())
-                    .unwrap_or(&ob.key.namespace)
-                    .to_string(),
-                name: r.get("name")?.as_str()?.to_string(),
-            })
+        .filter_map(|t| match &t.input.mode {
+            crate::render::Mode::Flux(o) => Some(o.sources.keys()),
+            _ => None,
         })
+        .flatten()
         .collect();
-    for reference in o.sources.keys() {
-        let full = if reference.split('/').count() == 2 {
-            format!("GitRepository/{reference}")
-        } else {
-            reference.clone()
-        };
-        let r = crate::object::reference::ObjectRef::parse(&full, None)
-            .map_err(|e| environment_error(format!("--source: {e}")))?;
-        if let Err(e) = r.resolve_all(used.iter(), &compiled.kind_names()) {
-            return Err(environment_error(format!(
-                "--source {reference}: no Flux Kustomization uses this source ({e})"
-            )));
+    if mapped.is_empty() {
+        return Ok(());
+    }
+    let mut used = std::collections::BTreeSet::new();
+    for c in compiled {
+        for ob in &c.objects {
+            if !crate::render::flux::is_flux_kustomization(&ob.api_version, &ob.key.kind) {
+                continue;
+            }
+            let Some(r) = ob.value.pointer("/spec/sourceRef") else {
+                continue;
+            };
+            let kind = r.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+            let name = r.get("name").and_then(|v| v.as_str()).unwrap_or("");
+            let ns = r
+                .get("namespace")
+                .and_then(|v| v.as_str())
+                .filter(|n| !n.is_empty())
+                .unwrap_or(&ob.key.namespace);
+            used.insert(format!("{kind}/{ns}/{name}"));
+            used.insert(format!("{ns}/{name}"));
         }
+    }
+    for key in mapped {
+        if used.contains(key.as_str()) {
+            continue;
+        }
+        let mut near: Vec<&String> = used
+            .iter()
+            .filter(|u| u.split('/').count() == key.split('/').count())
+            .collect();
+        near.sort_by_key(|u| crate::object::reference::distance(u, key));
+        near.truncate(3);
+        let near: Vec<String> = near.iter().map(|u| format!("`{u}`")).collect();
+        return Err(environment_error(format!(
+            "--source {key}: no Flux Kustomization uses this source{}",
+            if near.is_empty() {
+                String::new()
+            } else {
+                format!("; sources in use: {}", near.join(", "))
+            }
+        )));
     }
     Ok(())
 }

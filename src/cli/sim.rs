@@ -161,6 +161,10 @@ pub fn run(s: Settings) -> ExitCode {
         compiled.diagnostics = diags;
         desired.push((label.clone(), compiled));
     }
+    let targets: Vec<Target> = s.inputs.iter().map(|(_, t)| t.clone()).collect();
+    if let Err(code) = super::check_source_mappings(&targets, desired.iter().map(|(_, c)| c)) {
+        return code;
+    }
     let faults = match resolve_faults(&s.faults, &desired) {
         Ok(f) => f,
         Err(e) => {

@@ -194,7 +194,12 @@ impl Policy {
                 d.message.push_str(" (accepted with --accept-unrendered)");
             }
         }
-        diags.retain(|d| d.severity == Severity::Error || !self.allow.contains(&d.code));
+        // A code both allowed and denied (a flag over `.kiln.yaml`) is denied: never hidden.
+        diags.retain(|d| {
+            d.severity == Severity::Error
+                || !self.allow.contains(&d.code)
+                || self.deny.contains(&d.code)
+        });
         for d in diags.iter_mut() {
             if self.deny.contains(&d.code)
                 || (self.deny_warnings && d.severity == Severity::Warning)

@@ -308,7 +308,14 @@ pub fn markdown(diags: &[Diagnostic], summary: &Summary) -> String {
     );
     if !diags.is_empty() {
         out.push_str("\n| | where | code | message |\n|---|---|---|---|\n");
-        let cell = |s: &str| s.replace('|', "\\|").replace('\n', "<br>");
+        // One cell holds at most 1,000 characters, so one huge message cannot break the limit.
+        let cell = |s: &str| {
+            let mut t: String = s.chars().take(1_000).collect();
+            if t.len() < s.len() {
+                t.push('…');
+            }
+            t.replace('|', "\\|").replace('\n', "<br>")
+        };
         for (i, d) in diags.iter().enumerate() {
             // A pull-request comment holds 65,536 characters: the rest is counted, not cut.
             if out.len() > MARKDOWN_LIMIT {

@@ -128,6 +128,7 @@ fn build(kz: &Kustomizer, dir: &str) -> Result<Vec<Value>, String> {
             {
                 Some(d) => Err(super::kustomize::BuildError {
                     diagnostic: d.clone(),
+                    missing: true,
                 }),
                 None => Ok(b),
             }

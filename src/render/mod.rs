@@ -174,10 +174,17 @@ fn is_component(sources: &SourceSet, kustomization: FileId) -> bool {
     let Ok(text) = sources.text(kustomization) else {
         return false;
     };
-    text.lines().any(|l| {
-        let l = l.trim_end();
-        l == "kind: Component" || l == "kind: \"Component\"" || l == "kind: 'Component'"
-    })
+    // Cheap before parsing: most kustomizations do not name a kind at all.
+    if !text.contains("Component") {
+        return false;
+    }
+    let parsed = crate::syntax::parse(text, &Limits::default(), &|_| Location::file(""));
+    parsed
+        .documents
+        .first()
+        .and_then(|d| d.value.get("kind"))
+        .and_then(|k| k.as_str())
+        == Some("Component")
 }
 
 /// Renders a kustomization directory as one unit.
@@ -237,19 +244,26 @@ fn render_auto(sources: &SourceSet, discovery: &Discovery, limits: &Limits) -> R
     }
     let kz = Kustomizer::new(sources, discovery.restrictor);
     // A directory the user named that holds a kustomization is built alone, as `kubectl
-    // kustomize DIR` builds it, unless `--all` asks for every root below it.
-    let named: Vec<&String> = sources
-        .focus_dirs()
-        .iter()
-        .filter(|d| kustomizations.contains_key(d.as_str()))
-        .collect();
-    let exact = !discovery.all && !named.is_empty() && named.len() == sources.focus_dirs().len();
-    for dir in kustomizations.keys() {
-        let component = is_component(sources, kustomizations[dir]);
-        if exact {
-            if !named.contains(&dir) {
-                continue;
-            }
+    // kustomize DIR` builds it, unless `--all` asks for every root below it; the other
+    // directories named are discovered.
+    let exact: Vec<&String> = if discovery.all {
+        Vec::new()
+    } else {
+        sources
+            .focus_dirs()
+            .iter()
+            .filter(|d| kustomizations.contains_key(d.as_str()))
+            .collect()
+    };
+    let under_exact = |dir: &str| {
+        exact
+            .iter()
+            .any(|e| e.is_empty() || dir.starts_with(&format!("{e}/")))
+    };
+    let mut built = 0;
+    for (dir, &file) in &kustomizations {
+        let component = is_component(sources, file);
+        if exact.contains(&dir) {
             if component {
                 out.diagnostics.push(
                     Diagnostic::new(
@@ -259,24 +273,26 @@ fn render_auto(sources: &SourceSet, discovery: &Discovery, limits: &Limits) -> R
                             sources.display(dir)
                         ),
                     )
-                    .at(sources.file_location(kustomizations[dir]), "kind: Component")
+                    .at(sources.file_location(file), "kind: Component")
                     .help("name the kustomization that uses this component instead"),
                 );
+                built += 1;
                 continue;
             }
-        } else if included.contains(dir) || component {
+        } else if under_exact(dir) || included.contains(dir) || component {
             continue;
         }
         render_kustomization(&kz, sources, dir, &mut out);
-    }
-    if exact {
-        out.files = kustomizations.len().min(named.len());
-        out.spans = kz.take_spans();
-        return out;
+        built += 1;
     }
     // Plain YAML outside every kustomization directory.
-    let owned = |p: &str| {
-        let mut d = source::parent(p);
+    let chosen: BTreeSet<FileId> = sources.chosen().iter().copied().collect();
+    let owned = |id: FileId| {
+        // A file named on its own is read as it is.
+        if chosen.contains(&id) {
+            return false;
+        }
+        let mut d = source::parent(sources.path(id));
         loop {
             if kustomizations.contains_key(d) {
                 return true;
@@ -290,9 +306,14 @@ fn render_auto(sources: &SourceSet, discovery: &Discovery, limits: &Limits) -> R
     let plain: Vec<FileId> = sources
         .manifest_candidates(&mut notes)
         .into_iter()
-        .filter(|id| !owned(sources.path(*id)))
+        .filter(|id| !owned(*id))
         .collect();
-    out.files = plain.len() + kustomizations.len();
+    out.files = plain.len()
+        + if exact.is_empty() {
+            kustomizations.len()
+        } else {
+            built
+        };
     let loaded = load::load_files(sources, &plain, limits);
     out.diagnostics.extend(notes);
     out.diagnostics.extend(loaded.diagnostics);

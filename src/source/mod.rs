@@ -405,17 +405,38 @@ impl SourceSet {
                 set.walk_dir(&root, &root, "", 0, gitignore.then_some(&mut ignore))?;
             }
             Some(areas) => {
-                for a in areas {
+                // Directories first, widest first, each walked once; files only when no
+                // walked directory holds them.
+                let mut dirs: Vec<&PathBuf> = areas.iter().filter(|a| a.is_dir()).collect();
+                dirs.sort_by_key(|a| a.components().count());
+                let mut walked: Vec<&PathBuf> = Vec::new();
+                for a in dirs {
+                    if walked.iter().any(|w| a.starts_with(w)) {
+                        continue;
+                    }
+                    set.walk_dir(&root, a, &rel_of(a), 0, None)?;
+                    walked.push(a);
+                }
+                for a in areas.iter().filter(|a| !a.is_dir()) {
                     let rel = rel_of(a);
-                    if a.is_dir() {
-                        if !set.dirs.contains(&rel) || rel.is_empty() {
-                            set.walk_dir(&root, a, &rel, 0, None)?;
-                        }
-                    } else if set.lookup(&rel).is_none() {
+                    if walked.iter().any(|w| a.starts_with(w)) {
+                        continue;
+                    }
+                    if set.lookup(&rel).is_none() {
                         let size = std::fs::metadata(a).ok().map(|m| m.len());
                         set.add_file(rel, Locator::Fs(a.clone()), size);
                     }
                 }
+            }
+        }
+        // What the user names is read even where `.gitignore` would leave it out.
+        for p in &paths {
+            let rel = rel_of(p);
+            if p.is_dir() && !rel.is_empty() && !set.dirs.contains(&rel) {
+                set.walk_dir(&root, p, &rel, 0, None)?;
+            } else if p.is_file() && set.lookup(&rel).is_none() {
+                let size = std::fs::metadata(p).ok().map(|m| m.len());
+                set.add_file(rel, Locator::Fs(p.clone()), size);
             }
         }
         set.resolve_links();
@@ -632,11 +653,16 @@ impl SourceSet {
 
     /// True for a root-relative path inside a directory the user named, or a file they named.
     pub fn in_focus(&self, path: &str) -> bool {
+        self.in_focus_dir(path) || self.chosen.iter().any(|id| self.path(*id) == path)
+    }
+
+    /// True for a root-relative path inside a directory the user named.
+    fn in_focus_dir(&self, path: &str) -> bool {
         self.focus.iter().any(|f| {
             f.is_empty()
                 || path == f
                 || (path.starts_with(f.as_str()) && path.as_bytes().get(f.len()) == Some(&b'/'))
-        }) || self.chosen.iter().any(|id| self.path(*id) == path)
+        })
     }
 
     /// The files the user named one by one.
@@ -775,10 +801,21 @@ impl SourceSet {
         if self.focus.is_empty() {
             return self.chosen.clone();
         }
+        // Hidden below the directory the user named (a directory they name may be hidden).
+        let hidden = |p: &str| {
+            let below = self
+                .focus
+                .iter()
+                .filter(|f| f.is_empty() || p.starts_with(&format!("{f}/")))
+                .map(|f| if f.is_empty() { p } else { &p[f.len() + 1..] })
+                .min_by_key(|rest| rest.len())
+                .unwrap_or(p);
+            is_hidden(below)
+        };
         let charts: Vec<&str> = self
             .by_path
             .keys()
-            .filter(|p| file_name(p) == "Chart.yaml" && !is_hidden(p) && self.in_focus(p))
+            .filter(|p| file_name(p) == "Chart.yaml" && !hidden(p) && self.in_focus(p))
             .map(|p| parent(p))
             .collect();
         for chart in &charts {
@@ -806,19 +843,24 @@ impl SourceSet {
         self.by_path
             .iter()
             .filter(|(p, _)| {
-                self.in_focus(p)
+                self.in_focus_dir(p)
                     && has_yaml_extension(p)
-                    && !is_hidden(p)
+                    && !hidden(p)
                     && !is_kustomization_file(file_name(p))
                     && !in_chart(p)
             })
             .map(|(_, id)| *id)
-            .chain(self.chosen.iter().copied())
+            .chain(
+                self.chosen
+                    .iter()
+                    .copied()
+                    .filter(|id| !self.in_focus_dir(self.path(*id))),
+            )
             .chain(
                 // A link in the focus to a file elsewhere in the root stands for that file.
                 self.links
                     .keys()
-                    .filter(|l| self.in_focus(l) && has_yaml_extension(l) && !is_hidden(l))
+                    .filter(|l| self.in_focus_dir(l) && has_yaml_extension(l) && !hidden(l))
                     .filter_map(|l| {
                         let id = self.lookup(l)?;
                         (!self.in_focus(self.path(id))).then_some(id)
@@ -971,10 +1013,12 @@ impl SourceSet {
         }
         if let Some((typed, dir)) = &self.anchor {
             let back = relative(typed, &normalise_path(display));
-            return self
-                .by_path
-                .get(&normalise_path(&format!("{dir}/{back}")))
-                .copied();
+            let rel = if dir.is_empty() {
+                normalise_path(&back)
+            } else {
+                normalise_path(&format!("{dir}/{back}"))
+            };
+            return self.by_path.get(&rel).copied();
         }
         let rel = if self.display_root.is_empty() {
             display
@@ -1108,7 +1152,13 @@ fn reached_areas(paths: &[PathBuf]) -> Vec<PathBuf> {
                 let Ok(target) = std::fs::canonicalize(here.join(&reference)) else {
                     continue;
                 };
-                if areas.iter().any(|a| target.starts_with(a)) {
+                // Already read, or a directory holding a named path (a kustomization that
+                // includes its own ancestor is a cycle kustomize refuses; listing it could
+                // mean listing the whole filesystem).
+                if areas.iter().any(|a| target.starts_with(a))
+                    || paths.iter().any(|p| p.starts_with(&target))
+                    || target.parent().is_none()
+                {
                     continue;
                 }
                 if target.is_dir() && seen.insert(target.clone()) {

@@ -714,3 +714,85 @@ fn every_subcommand_answers_hostile_arguments_with_one_clear_line() {
         assert!(!stderr.contains("panicked"), "kiln {args:?}: {stderr}");
     }
 }
+
+// ---------------------------------------------------------------- review cases
+
+#[test]
+fn source_lines_are_shown_from_the_root_and_for_single_files() {
+    let d = scratch("snippets");
+    let bad = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\nbogus: 1\n";
+    write_files(
+        &d,
+        &[
+            ("cm.yaml", bad),
+            ("sub/cm2.yaml", &bad.replace("name: a", "name: b")),
+        ],
+    );
+    for (cwd, path) in [
+        (d.clone(), "."),
+        (d.clone(), "cm.yaml"),
+        (d.join("sub"), "cm2.yaml"),
+    ] {
+        let (_, out, _) = run_in(&cwd, &["check", path]);
+        assert!(
+            out.contains("5 │ bogus: 1"),
+            "kiln check {path} in {}: {out}",
+            cwd.display()
+        );
+    }
+}
+
+#[test]
+fn what_the_user_names_is_read_even_when_hidden_or_ignored() {
+    let repo = scratch("named-hidden");
+    git(&repo, &["init", "-q"]);
+    let bad = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\nbogus: 1\n";
+    write_files(
+        &repo,
+        &[
+            (".gitignore", "rendered/\n"),
+            (".deploy/cm.yaml", bad),
+            ("rendered/cm.yaml", bad),
+        ],
+    );
+    for dir in [".deploy", "rendered"] {
+        let (code, out, _) = run_in(&repo, &["check", dir, "-o", "short"]);
+        assert_eq!(code, 1, "{dir}: {out}");
+        assert!(out.contains("error[unknown-field]"), "{dir}: {out}");
+    }
+}
+
+#[test]
+fn a_named_kustomization_and_a_named_file_are_both_read() {
+    let (code, out, _) = run(&[
+        "build",
+        "testdata/cli/layout",
+        "testdata/cli/layout/other/cm.yaml",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("name: top-base"), "{out}");
+    assert!(out.contains("name: other"), "{out}");
+}
+
+#[test]
+fn a_code_denied_on_the_command_line_is_not_hidden_by_the_configuration() {
+    let d = scratch("deny-over-allow");
+    write_files(
+        &d,
+        &[
+            (".kiln.yaml", "allow: [no-crd-schema]\n"),
+            (
+                "w.yaml",
+                "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+            ),
+        ],
+    );
+    let (code, _, _) = run_in(&d, &["check", "."]);
+    assert_eq!(code, 0);
+    let (code, out, _) = run_in(
+        &d,
+        &["check", ".", "--deny", "no-crd-schema", "-o", "short"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("error[no-crd-schema]"), "{out}");
+}

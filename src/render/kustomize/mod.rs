@@ -46,6 +46,9 @@ pub enum LoadRestrictor {
 #[derive(Clone, Debug)]
 pub struct BuildError {
     pub diagnostic: Diagnostic,
+    /// The diagnostic says what a build left out (a remote base...), the cause that later
+    /// failures of the build follow from.
+    pub missing: bool,
 }
 
 impl BuildError {
@@ -57,6 +60,7 @@ impl BuildError {
     ) -> BuildError {
         BuildError {
             diagnostic: Diagnostic::new(code, message).at(at, label),
+            missing: false,
         }
     }
 
@@ -417,7 +421,10 @@ impl<'s> Kustomizer<'s> {
         self.sources
             .bytes(id)
             .map(<[u8]>::to_vec)
-            .map_err(|d| BuildError { diagnostic: d })
+            .map_err(|d| BuildError {
+                diagnostic: d,
+                missing: false,
+            })
     }
 
     /// Reads and checks the kustomization file of a directory.
@@ -461,9 +468,10 @@ impl<'s> Kustomizer<'s> {
             }
         };
         let parsed = self.parse_as(file, true);
-        let docs = parsed
-            .kustomization()
-            .map_err(|d| BuildError { diagnostic: d })?;
+        let docs = parsed.kustomization().map_err(|d| BuildError {
+            diagnostic: d,
+            missing: false,
+        })?;
         let value = docs
             .first()
             .map(|(_, v)| (**v).clone())
@@ -558,9 +566,10 @@ impl<'s> Kustomizer<'s> {
     /// Objects of a resource file, `List`s expanded (their items go to the end, as kustomize does).
     fn file_resources(&self, file: FileId, origin_path: &str) -> BResult<Vec<Resource>> {
         let parsed = self.parse(file);
-        let docs = parsed
-            .resources()
-            .map_err(|d| BuildError { diagnostic: d })?;
+        let docs = parsed.resources().map_err(|d| BuildError {
+            diagnostic: d,
+            missing: false,
+        })?;
         let mut queue: std::collections::VecDeque<(Rc<Value>, Origin)> = docs
             .iter()
             .map(|(i, v)| {
@@ -683,15 +692,26 @@ impl<'s> Kustomizer<'s> {
             Ok(()) => Ok(acc),
             // A later step that fails for want of what was left out (a patch whose target
             // lives in a remote base) is not the cause: the missing objects are.
-            Err(e) if !acc.missing.is_empty() && !e.diagnostic.message.contains("are missing") => {
-                let mut first = acc.missing.swap_remove(0);
+            Err(e) if !acc.missing.is_empty() && !e.missing => {
+                let mut first = acc.missing.remove(0);
+                for other in acc.missing {
+                    if let Some(p) = other.primary {
+                        first.related.push(crate::diag::Label::new(
+                            p.location,
+                            format!("also missing: [{}] {}", other.code, other.message),
+                        ));
+                    }
+                }
                 if let Some(p) = e.diagnostic.primary {
                     first.related.push(crate::diag::Label::new(
                         p.location,
                         format!("and so: [{}] {}", e.diagnostic.code, e.diagnostic.message),
                     ));
                 }
-                Err(BuildError { diagnostic: first })
+                Err(BuildError {
+                    diagnostic: first,
+                    missing: true,
+                })
             }
             Err(e) => Err(e),
         }
@@ -718,7 +738,10 @@ impl<'s> Kustomizer<'s> {
             let parsed = self.parse(id);
             let value = parsed
                 .resources()
-                .map_err(|d| BuildError { diagnostic: d })?
+                .map_err(|d| BuildError {
+                    diagnostic: d,
+                    missing: false,
+                })?
                 .first()
                 .map(|(_, v)| (**v).clone())
                 .unwrap_or(Value::Null);
@@ -1494,9 +1517,10 @@ impl<'s> Kustomizer<'s> {
         }
         let id = self.load(kf, &r.path, &format!("{at}/path"))?;
         let parsed = self.parse(id);
-        let docs = parsed
-            .resources()
-            .map_err(|d| BuildError { diagnostic: d })?;
+        let docs = parsed.resources().map_err(|d| BuildError {
+            diagnostic: d,
+            missing: false,
+        })?;
         let mut out = Vec::new();
         for (_, v) in docs {
             let items = match &**v {
@@ -1566,9 +1590,10 @@ impl<'s> Kustomizer<'s> {
         }
         let id = self.load(kf, entry, at)?;
         let parsed = self.parse(id);
-        let docs = parsed
-            .resources()
-            .map_err(|d| BuildError { diagnostic: d })?;
+        let docs = parsed.resources().map_err(|d| BuildError {
+            diagnostic: d,
+            missing: false,
+        })?;
         let list: Vec<Resource> = docs
             .iter()
             .filter(|(_, v)| !v.is_null())
