@@ -46,7 +46,8 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
     let cfg = args::load_config(&a.input)?;
     Ok(Settings {
         report: args::report(&a.report, &cfg, std::io::stderr().is_terminal())?,
-        targets: args::inputs(&a.input, &cfg, a.rev, false)?,
+        // JSON is for tools: its paths are relative to the repository root.
+        targets: args::inputs(&a.input, &cfg, a.rev, a.output == Format::Json)?,
         format: a.output,
     })
 }
