@@ -35,6 +35,15 @@ pub struct InputArgs {
     pub render: RenderArgs,
 }
 
+/// One Git revision to read (`check`, `build`, `graph`; `sim` takes several).
+#[derive(clap::Args, Debug, Clone)]
+pub struct RevArgs {
+    /// Read PATH as it is at this Git revision (a branch, tag, sha, HEAD~1...), without a
+    /// checkout; nothing is read from the working tree.
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+}
+
 /// How to render an input.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RenderArgs {

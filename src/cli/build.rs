@@ -3,7 +3,7 @@
 //! DIR` builds it; `--all` builds every kustomization root below it. Nothing is printed when
 //! anything is in error: the diagnostics go to standard error and the exit status is 1.
 
-use super::args::{self, InputArgs, ReportArgs, ReportSettings, Target};
+use super::args::{self, InputArgs, ReportArgs, ReportSettings, RevArgs, Target};
 use super::progress::Progress;
 use super::{Failure, err, out};
 use crate::diag::Counts;
@@ -19,9 +19,8 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Read PATH as it is at this Git revision, without a checkout.
-    #[arg(long, value_name = "REV")]
-    rev: Option<String>,
+    #[command(flatten)]
+    rev: RevArgs,
     #[command(flatten)]
     report: ReportArgs,
     /// Output format of the objects.
@@ -47,7 +46,7 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
     Ok(Settings {
         report: args::report(&a.report, &cfg, std::io::stderr().is_terminal())?,
         // JSON is for tools: its paths are relative to the repository root.
-        targets: args::inputs(&a.input, &cfg, a.rev, a.output == Format::Json)?,
+        targets: args::inputs(&a.input, &cfg, a.rev.rev, a.output == Format::Json)?,
         format: a.output,
     })
 }

@@ -1,7 +1,7 @@
 //! `kiln check`: validate everything under PATH (every cluster of `.kiln.yaml` or `--flux`,
 //! each as one scope) and report problems like a compiler. Exit 1 when an error remains.
 
-use super::args::{self, InputArgs, ReportArgs, ReportSettings, Target};
+use super::args::{self, InputArgs, ReportArgs, ReportSettings, RevArgs, Target};
 use super::progress::Progress;
 use super::{Failure, out};
 use crate::diag::render::{self, Summary};
@@ -14,10 +14,8 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Read PATH as it is at this Git revision (a branch, tag, sha, HEAD~1...), without a
-    /// checkout; nothing is read from the working tree.
-    #[arg(long, value_name = "REV")]
-    rev: Option<String>,
+    #[command(flatten)]
+    rev: RevArgs,
     #[command(flatten)]
     report: ReportArgs,
     /// Output format: `short` is one line per problem (`path:line:col: severity[code]:
@@ -56,7 +54,7 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
     let cfg = args::load_config(&a.input)?;
     let report = args::report(&a.report, &cfg, std::io::stdout().is_terminal())?;
     Ok(Settings {
-        targets: args::inputs(&a.input, &cfg, a.rev, a.output.machine())?,
+        targets: args::inputs(&a.input, &cfg, a.rev.rev, a.output.machine())?,
         report,
         format: a.output,
     })

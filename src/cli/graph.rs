@@ -3,7 +3,7 @@
 //! that makes A wait for B; `--focus OBJECT` its neighbourhood. Pictures of large inputs are
 //! grouped (`--group-by`), by default above a few hundred objects.
 
-use super::args::{self, InputArgs, ReportArgs, ReportSettings, Target};
+use super::args::{self, InputArgs, ReportArgs, ReportSettings, RevArgs, Target};
 use super::progress::Progress;
 use super::{Failure, err, out};
 use crate::diag::Counts;
@@ -21,9 +21,8 @@ pub const GROUP_ABOVE: usize = 300;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Read PATH as it is at this Git revision, without a checkout.
-    #[arg(long, value_name = "REV")]
-    rev: Option<String>,
+    #[command(flatten)]
+    rev: RevArgs,
     #[command(flatten)]
     report: ReportArgs,
     /// Output format.
@@ -83,7 +82,7 @@ pub struct Settings {
 
 pub fn settings(a: Args) -> Result<Settings, Failure> {
     let cfg = args::load_config(&a.input)?;
-    let mut targets = args::inputs(&a.input, &cfg, a.rev, a.output == Format::Json)?;
+    let mut targets = args::inputs(&a.input, &cfg, a.rev.rev, a.output == Format::Json)?;
     if targets.len() > 1 {
         let names: Vec<String> = targets.iter().filter_map(|t| t.cluster.clone()).collect();
         return Err(Failure::Usage(format!(
