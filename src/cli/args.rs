@@ -257,6 +257,8 @@ pub fn load_config(a: &InputArgs) -> Result<Config, Failure> {
 pub struct Target {
     /// The Flux entry point, when there is one.
     pub cluster: Option<String>,
+    /// The entry point was found in the repository (`flux bootstrap`'s layout), not given.
+    pub detected: bool,
     pub input: Input,
 }
 
@@ -351,7 +353,7 @@ pub fn inputs(
     } else {
         first.parent().map(Path::to_path_buf).unwrap_or_default()
     };
-    let entries: Vec<String> = if !r.flux.is_empty() {
+    let mut entries: Vec<String> = if !r.flux.is_empty() {
         r.flux
             .iter()
             .map(|e| e.trim_start_matches("./").to_string())
@@ -359,6 +361,19 @@ pub fn inputs(
     } else {
         cfg.flux.iter().map(|e| cfg.relative_to(e, &base)).collect()
     };
+    // Nothing said: the clusters `flux bootstrap` laid out below the one directory named are
+    // checked as Flux reconciles them, each as one scope.
+    let mut detected = false;
+    if entries.is_empty()
+        && !r.all
+        && rev_is_none(&input)
+        && a.paths.len() <= 1
+        && first.is_dir()
+        && !input.stdin_only
+    {
+        entries = flux_clusters(&first);
+        detected = !entries.is_empty();
+    }
     if entries.is_empty() {
         if !r.sources.is_empty() {
             return Err(
@@ -376,6 +391,7 @@ pub fn inputs(
         });
         return Ok(vec![Target {
             cluster: None,
+            detected: false,
             input,
         }]);
     }
@@ -416,8 +432,52 @@ pub fn inputs(
         i.mode = Mode::Flux(o);
         out.push(Target {
             cluster: Some(entry),
+            detected,
             input: i,
         });
     }
     Ok(out)
+}
+
+fn rev_is_none(input: &Input) -> bool {
+    input.rev.is_none()
+}
+
+/// The Flux clusters below `dir` in `flux bootstrap`'s layout: every directory holding
+/// `flux-system/gotk-sync.yaml` is the path a cluster syncs (relative to `dir`; `.` for `dir`
+/// itself). Hidden directories are not searched, nor deeper than six levels.
+pub fn flux_clusters(dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, rel: &str, depth: usize, out: &mut Vec<String>) {
+        if depth > 6 {
+            return;
+        }
+        if dir.join("flux-system").join("gotk-sync.yaml").is_file() {
+            out.push(if rel.is_empty() {
+                ".".into()
+            } else {
+                rel.to_string()
+            });
+        }
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut subdirs: Vec<String> = rd
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.') && n != "node_modules" && n != "flux-system")
+            .collect();
+        subdirs.sort();
+        for n in subdirs {
+            let child = if rel.is_empty() {
+                n.clone()
+            } else {
+                format!("{rel}/{n}")
+            };
+            walk(&dir.join(&n), &child, depth + 1, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, "", 0, &mut out);
+    out
 }

@@ -189,6 +189,14 @@ fn compile(
     report: &args::ReportSettings,
     progress: &progress::Progress,
 ) -> Result<(crate::pipeline::Compiled, Vec<crate::diag::Diagnostic>), ExitCode> {
+    if target.detected
+        && report.level >= 1
+        && let Some(c) = &target.cluster
+    {
+        err(&format!(
+            "kiln: checking the Flux cluster {c} (found {c}/flux-system/gotk-sync.yaml); pin it in .kiln.yaml with `flux: [{c}]`, or choose with --flux\n"
+        ));
+    }
     progress.say(&match &target.cluster {
         Some(c) => format!("rendering the Flux tree of {c}"),
         None => format!("reading {}", target.input.display),

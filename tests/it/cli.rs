@@ -796,3 +796,24 @@ fn a_code_denied_on_the_command_line_is_not_hidden_by_the_configuration() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("error[no-crd-schema]"), "{out}");
 }
+
+#[test]
+fn flux_clusters_laid_out_by_flux_bootstrap_are_found_when_none_is_given() {
+    let t = transcript(&["check", "testdata/flux/tree", "-o", "short"]);
+    insta::assert_snapshot!("flux-detected", t);
+    // `--all` reads the directory as kustomizations and plain YAML instead.
+    let (_, all, _) = run(&["check", "testdata/flux/tree", "--all", "-o", "short", "-v"]);
+    assert!(all.contains("info[flux-tree-found]"), "{all}");
+    let found = kiln_cli_flux_clusters();
+    assert_eq!(found, vec!["clusters/prod".to_string()]);
+}
+
+fn kiln_cli_flux_clusters() -> Vec<String> {
+    let dir = root().join("testdata/flux/tree");
+    let (_, _, stderr) = run_in(&dir, &["check", ".", "-o", "short"]);
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("kiln: checking the Flux cluster "))
+        .map(|l| l.split(' ').next().unwrap_or("").to_string())
+        .collect()
+}
