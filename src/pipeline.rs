@@ -213,6 +213,7 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
     }
     let mut objects = Vec::new();
     let mut units = Vec::new();
+    let encrypted = mask_encrypted(&mut rendered, &sources, &spans, &mut diagnostics);
     for u in std::mem::take(&mut rendered.units) {
         let start = objects.len();
         objects.extend(u.objects);
@@ -249,6 +250,7 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
         &mut catalog,
         &locate,
         &|o| rendered.pending_substitution(o),
+        &|o| encrypted.contains(&o.key),
     ));
     let graph = {
         let mut unit_of = vec![0u32; objects.len()];
@@ -301,6 +303,58 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
         diagnostics,
         files: nfiles,
     })
+}
+
+/// Objects encrypted with SOPS (a `sops:` block with its `mac`), in every mode: the block is
+/// removed (Flux and kubectl apply the decrypted object, without it), a Secret's values are
+/// masked as `flux build` masks them, each is noted once, and validation checks their kind,
+/// name and namespace only. Nothing is decrypted.
+fn mask_encrypted(
+    rendered: &mut render::Rendered,
+    sources: &SourceSet,
+    spans: &SpanStore,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> std::collections::BTreeSet<ObjectKey> {
+    let mut out = std::collections::BTreeSet::new();
+    for u in &mut rendered.units {
+        for o in &mut u.objects {
+            let Some(m) = o.value.as_object_mut() else {
+                continue;
+            };
+            let sops = m
+                .get("sops")
+                .and_then(|s| s.as_object())
+                .is_some_and(|s| s.contains_key("mac") || s.contains_key("version"));
+            if !sops {
+                continue;
+            }
+            m.remove("sops");
+            if o.key.kind == "Secret" && o.key.group.is_empty() {
+                let masked = crate::util::base64_encode(b"**SOPS**");
+                if let Some(serde_json::Value::Object(d)) = m.get_mut("data") {
+                    d.values_mut()
+                        .for_each(|v| *v = serde_json::Value::String(masked.clone()));
+                }
+                if let Some(serde_json::Value::Object(d)) = m.get_mut("stringData") {
+                    d.values_mut()
+                        .for_each(|v| *v = serde_json::Value::String("**SOPS**".into()));
+                }
+            }
+            let at = spans.locate(sources, &o.origin, "/sops", true);
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::SopsEncrypted,
+                    format!(
+                        "{} is SOPS-encrypted: checked for kind, name and namespace only; its values cannot be decrypted offline",
+                        o.key
+                    ),
+                )
+                .at(at, "encrypted with SOPS"),
+            );
+            out.insert(o.key.clone());
+        }
+    }
+    out
 }
 
 /// Namespaced objects without a namespace: Flux applies with server-side apply, which needs one.

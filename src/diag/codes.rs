@@ -148,7 +148,7 @@ catalogue! {
     UnknownVariable = "unknown-variable", Info, "render",
         "A variable whose value is not known offline (from a SOPS-encrypted Secret, or a source outside the tree); it is left as `${VAR}`.";
     SopsEncrypted = "sops-encrypted", Info, "render",
-        "A SOPS-encrypted Secret: its values are masked, as `flux build` masks them; they cannot be decrypted offline.";
+        "A SOPS-encrypted object (in any mode): checked for kind, name and namespace only; a Secret's values are masked, as `flux build` masks them; nothing is decrypted.";
     HelmReleaseNotRendered = "helm-release-not-rendered", Info, "render",
         "A HelmRelease's chart is not rendered; the HelmRelease object itself is checked.";
     NamespaceNotSpecified = "namespace-not-specified", Error, "render",

@@ -99,16 +99,18 @@ pub fn validate(
     catalog: &mut Catalog,
     locate: &dyn Fn(&Object, &str, bool) -> Location,
 ) -> Vec<Diagnostic> {
-    validate_with(objects, catalog, locate, &|_| true)
+    validate_with(objects, catalog, locate, &|_| true, &|_| false)
 }
 
-/// [`validate`], saying which objects may still go through Flux's post-build substitution:
+/// [`validate`], saying which objects may still go through Flux's post-build substitution, and
+/// which are checked for shape only (encrypted: their values cannot be read offline):
 /// their `${VAR}` values are not judged yet. In the others such values are final.
 pub fn validate_with(
     objects: &[Object],
     catalog: &mut Catalog,
     locate: &dyn Fn(&Object, &str, bool) -> Location,
     pending_substitution: &dyn Fn(&Object) -> bool,
+    shape_only: &dyn Fn(&Object) -> bool,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut no_schema: BTreeMap<Gvk, Vec<usize>> = BTreeMap::new();
@@ -132,7 +134,8 @@ pub fn validate_with(
         let mut findings = Vec::new();
         let namespaced = match resolution {
             Ok(resource) => {
-                match catalog.root(&resource) {
+                // An encrypted object (SOPS) is judged by its kind, name and namespace only.
+                match catalog.root(&resource).filter(|_| !shape_only(obj)) {
                     Some(root) => {
                         let mut w = Walker::new(&catalog.schemas)
                             .deferring_variables(pending_substitution(obj))
