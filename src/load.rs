@@ -57,6 +57,27 @@ pub fn load_file(sources: &SourceSet, file: FileId, limits: &Limits, out: &mut L
         }
     };
     let parsed = syntax::parse(&text, limits, &|span| sources.location(file, span));
+    // A Jinja or Go template is not YAML until it is rendered: one note for the file, not its
+    // syntax errors.
+    let templated = text.contains("{{") || text.contains("{%");
+    let broken = parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.code.stage() == "syntax" && d.severity == crate::diag::Severity::Error);
+    if templated && broken {
+        out.diagnostics.push(
+            Diagnostic::new(
+                Code::NotKubernetes,
+                format!(
+                    "`{}` is a template (`{{{{ }}}}` or `{{% %}}` markers) and not valid YAML as it stands; not read as Kubernetes objects",
+                    sources.display_path(file)
+                ),
+            )
+            .at(sources.file_location(file), "")
+            .help("render the template and check its output (`helm template ... | kiln check -`), or leave the file out with `exclude:` in .kiln.yaml"),
+        );
+        return;
+    }
     out.diagnostics.extend(parsed.diagnostics);
     for doc in parsed.documents {
         let syntax::Document {

@@ -256,6 +256,25 @@ fn one(
     objects: &mut Vec<Object>,
     diags: &mut Vec<Diagnostic>,
 ) {
+    // A list of mappings none of which is a Kubernetes object is some other tool's YAML (an
+    // Ansible playbook, a task list): a note, not an error. A list of objects is an error: the
+    // API takes them only in a `kind: List`.
+    if let Value::Array(items) = &value
+        && !items.is_empty()
+        && items.iter().all(|i| {
+            i.as_object()
+                .is_some_and(|m| !m.contains_key("apiVersion") && !m.contains_key("kind"))
+        })
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::NotKubernetes,
+                "this document is a list of mappings without apiVersion or kind (an Ansible playbook, a task list...); not read as Kubernetes objects",
+            )
+            .at(locate("", false), ""),
+        );
+        return;
+    }
     let Value::Object(map) = &value else {
         let what = match value {
             Value::Array(_) => "a sequence",
