@@ -607,6 +607,19 @@ fn always_there(t: &ObjectKey) -> bool {
     }
 }
 
+/// Kinds a cluster usually provides rather than a repository.
+fn cluster_provided(t: &ObjectKey) -> bool {
+    matches!(
+        (t.group.as_str(), t.kind.as_str()),
+        ("storage.k8s.io", "StorageClass")
+            | ("networking.k8s.io", "IngressClass")
+            | ("gateway.networking.k8s.io", "GatewayClass")
+            | ("node.k8s.io", "RuntimeClass")
+            | ("scheduling.k8s.io", "PriorityClass")
+            | ("snapshot.storage.k8s.io", "VolumeSnapshotClass")
+    )
+}
+
 /// One warning per missing object and scope, with the first place that refers to it.
 fn external_reports(b: &Builder) -> Vec<Diagnostic> {
     let mut grouped: BTreeMap<(bool, u32, ObjectKey), Vec<&External>> = BTreeMap::new();
@@ -652,6 +665,11 @@ fn external_reports(b: &Builder) -> Vec<Diagnostic> {
             b.locate(first.from, &first.pointer, false),
             "refers to an object not in the input",
         );
+        // Classes are what a cluster offers (its storage, ingress and gateway controllers,
+        // runtimes, priorities), rarely what a repository defines: a note, not a warning.
+        if !explicit && cluster_provided(&target) {
+            d = d.severity(crate::diag::Severity::Info);
+        }
         for r in refs.iter().skip(1).take(3) {
             d = d.related(
                 b.locate(r.from, &r.pointer, false),
