@@ -289,3 +289,15 @@ fn flux_trees_of_the_corpus() {
     }
     insta::assert_snapshot!("flux-corpus", report);
 }
+
+#[test]
+fn a_tenant_repository_is_not_read_as_the_cluster_repository() {
+    // team-a's GitRepository names another repository: not rendered, said so; `same` names the
+    // cluster's own repository at the same branch: rendered from the input.
+    flux_case(
+        "flux-tenants",
+        "tenants",
+        "clusters/prod",
+        &["--accept-unrendered", "flux-source-unavailable"],
+    );
+}

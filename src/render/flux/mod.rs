@@ -7,7 +7,9 @@
 //! `commonMetadata`. Each Flux Kustomization is one [`Unit`]; its `dependsOn` is recorded.
 //!
 //! Sources: every `GitRepository` is taken to be the repository being read, unless `--source`
-//! maps it elsewhere in it; other sources (OCI, buckets) are reported, not fetched. Values from
+//! maps it elsewhere in it, or the tree shows it is another repository than the cluster's own
+//! (a tenant's: its URL differs from `flux-system/flux-system`'s); other sources (OCI, buckets)
+//! and other repositories are reported, not fetched. Values from
 //! SOPS-encrypted Secrets, or from ConfigMaps and Secrets the tree does not produce, are unknown
 //! offline and are reported per variable, never guessed. HelmRelease charts are not rendered.
 //! Nothing here validates objects or orders them: `validate` and `graph` do.
@@ -22,6 +24,23 @@ use crate::source::{self, FileId, SourceSet};
 use crate::syntax::{self, Limits, emit};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+/// A Git URL reduced to host and path, so that `https://github.com/org/repo.git`,
+/// `ssh://git@github.com/org/repo` and `git@github.com:org/repo` are the same repository.
+fn repository_of(url: &str) -> String {
+    let u = url.trim().trim_end_matches('/');
+    let u = u.split_once("://").map(|(_, rest)| rest).unwrap_or(u);
+    let u = u.rsplit_once('@').map(|(_, rest)| rest).unwrap_or(u);
+    let u = u.trim_end_matches(".git");
+    // scp-like `host:org/repo`, or `host:port/org/repo`.
+    let (host, path) = u.split_once(['/', ':']).unwrap_or((u, ""));
+    let path = path
+        .split_once('/')
+        .filter(|(first, _)| first.chars().all(|c| c.is_ascii_digit()) && !first.is_empty())
+        .map(|(_, rest)| rest)
+        .unwrap_or(path);
+    format!("{}/{}", host.to_ascii_lowercase(), path.trim_matches('/'))
+}
 
 /// The owner labels kustomize-controller sets on everything it applies.
 pub const OWNER_NAME_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
@@ -436,6 +455,21 @@ impl<'a> Expander<'a> {
                 }
                 p
             }
+            // Another repository than the one the cluster bootstraps from (a tenant's): not
+            // this one, so not read as if it were.
+            None if kind == "GitRepository"
+                && let Some(url) = self.other_repository(&namespace, &name) =>
+            {
+                self.out.diagnostics.push(
+                    Diagnostic::new(
+                        Code::FluxSourceUnavailable,
+                        format!("{key} is not rendered: its source GitRepository/{namespace}/{name} is another repository ({url}) than the cluster's"),
+                    )
+                    .at(self.locate(o, "/spec/sourceRef", true), "another repository")
+                    .help(format!("map it to a directory of the input with `--source GitRepository/{namespace}/{name}=PATH`, or check that repository on its own")),
+                );
+                return None;
+            }
             // The repository being read is the directory the user named.
             None if kind == "GitRepository" => self.sources.focus().to_string(),
             None => {
@@ -778,6 +812,40 @@ impl<'a> Expander<'a> {
             depends_on,
             owner: job.object.as_ref().map(|o| o.key.clone()),
         });
+    }
+
+    /// The URL of the GitRepository `namespace/name` when the tree defines it and it names
+    /// another repository than `flux-system/flux-system` (the one the cluster syncs, read
+    /// here). Unknown either way: `None`, and the repository being read is assumed.
+    fn other_repository(&self, namespace: &str, name: &str) -> Option<String> {
+        let spec = |ns: &str, n: &str| {
+            self.out
+                .units
+                .iter()
+                .flat_map(|u| u.objects.iter())
+                .find(|o| {
+                    o.key.kind == "GitRepository"
+                        && o.key.group == "source.toolkit.fluxcd.io"
+                        && o.key.namespace == ns
+                        && o.key.name == n
+                })
+                .and_then(|o| o.value.get("spec"))
+        };
+        if (namespace, name) == ("flux-system", "flux-system") {
+            return None;
+        }
+        let own = spec("flux-system", "flux-system")?;
+        let theirs = spec(namespace, name)?;
+        let url = |s: &Value| s.get("url").and_then(Value::as_str).map(str::to_string);
+        let (own_url, their_url) = (url(own)?, url(theirs)?);
+        if repository_of(&own_url) != repository_of(&their_url) {
+            return Some(their_url);
+        }
+        // The same repository at another branch, tag or commit is another tree too.
+        (own.get("ref") != theirs.get("ref")).then(|| {
+            let r = theirs.get("ref").map(Value::to_string).unwrap_or_default();
+            format!("{their_url} at {r}")
+        })
     }
 
     /// Secrets encrypted with SOPS: their values are masked as `flux build` masks them, since
@@ -1146,5 +1214,30 @@ mod tests {
         assert!(!valid_var_name("1x"));
         assert!(!valid_var_name("a-b"));
         assert!(!valid_var_name(""));
+    }
+}
+
+#[cfg(test)]
+mod repository_tests {
+    use super::repository_of;
+
+    #[test]
+    fn one_repository_in_every_url_form() {
+        let want = "github.com/org/repo";
+        for u in [
+            "https://github.com/org/repo",
+            "https://github.com/org/repo.git",
+            "https://github.com/org/repo/",
+            "ssh://git@github.com/org/repo",
+            "ssh://git@github.com:22/org/repo.git",
+            "git@github.com:org/repo.git",
+            "https://GitHub.com/org/repo",
+        ] {
+            assert_eq!(repository_of(u), want, "{u}");
+        }
+        assert_ne!(
+            repository_of("https://github.com/org/other"),
+            repository_of("https://github.com/org/repo")
+        );
     }
 }
