@@ -366,7 +366,7 @@ pub fn inputs(
     let mut detected = false;
     if entries.is_empty()
         && !r.all
-        && rev_is_none(&input)
+        && input.rev.is_none()
         && a.paths.len() <= 1
         && first.is_dir()
         && !input.stdin_only
@@ -437,10 +437,6 @@ pub fn inputs(
         });
     }
     Ok(out)
-}
-
-fn rev_is_none(input: &Input) -> bool {
-    input.rev.is_none()
 }
 
 /// The Flux clusters below `dir` in `flux bootstrap`'s layout: every directory holding

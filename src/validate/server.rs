@@ -345,6 +345,17 @@ fn pod_spec<'v>(m: &'v Map<String, Value>, w: &mut Walker<'_, 'v>) {
     }
 }
 
+/// The path `list[i].field[j].f` below a pod spec.
+fn nested<'v>(list: &'v str, i: usize, field: &'v str, j: usize, f: &'v str) -> [Seg<'v>; 5] {
+    [
+        Seg::Key(list),
+        Seg::Index(i),
+        Seg::Key(field),
+        Seg::Index(j),
+        Seg::Key(f),
+    ]
+}
+
 fn container<'v>(
     list: &'v str,
     i: usize,
@@ -392,15 +403,7 @@ fn container<'v>(
         let mut port_names: Vec<&str> = Vec::new();
         for (j, p) in ports.iter().enumerate() {
             let Some(p) = p.as_object() else { continue };
-            let at = |f: &'v str| {
-                [
-                    Seg::Key(list),
-                    Seg::Index(i),
-                    Seg::Key("ports"),
-                    Seg::Index(j),
-                    Seg::Key(f),
-                ]
-            };
+            let at = |f: &'v str| nested(list, i, "ports", j, f);
             if let Some(Value::String(n)) = p.get("name")
                 && !n.is_empty()
                 && !w.pending(&p["name"])
@@ -435,13 +438,7 @@ fn container<'v>(
     }
     if let Some(Value::Array(env)) = c.get("env") {
         for (j, e) in env.iter().enumerate() {
-            let at = [
-                Seg::Key(list),
-                Seg::Index(i),
-                Seg::Key("env"),
-                Seg::Index(j),
-                Seg::Key("name"),
-            ];
+            let at = nested(list, i, "env", j, "name");
             match e.get("name") {
                 Some(Value::String(n)) if n.is_empty() => w.report(
                     &at,
@@ -475,15 +472,7 @@ fn container<'v>(
     {
         let mut paths: Vec<&str> = Vec::new();
         for (j, mnt) in mounts.iter().enumerate() {
-            let at = |f: &'v str| {
-                [
-                    Seg::Key(list),
-                    Seg::Index(i),
-                    Seg::Key("volumeMounts"),
-                    Seg::Index(j),
-                    Seg::Key(f),
-                ]
-            };
+            let at = |f: &'v str| nested(list, i, "volumeMounts", j, f);
             if let Some(Value::String(n)) = mnt.get("name")
                 && !n.is_empty()
                 && !w.pending(&mnt["name"])

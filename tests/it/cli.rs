@@ -804,11 +804,11 @@ fn flux_clusters_laid_out_by_flux_bootstrap_are_found_when_none_is_given() {
     // `--all` reads the directory as kustomizations and plain YAML instead.
     let (_, all, _) = run(&["check", "testdata/flux/tree", "--all", "-o", "short", "-v"]);
     assert!(all.contains("info[flux-tree-found]"), "{all}");
-    let found = kiln_cli_flux_clusters();
+    let found = clusters_announced();
     assert_eq!(found, vec!["clusters/prod".to_string()]);
 }
 
-fn kiln_cli_flux_clusters() -> Vec<String> {
+fn clusters_announced() -> Vec<String> {
     let dir = root().join("testdata/flux/tree");
     let (_, _, stderr) = run_in(&dir, &["check", ".", "-o", "short"]);
     stderr

@@ -948,41 +948,45 @@ impl<'s> Kustomizer<'s> {
                     .map_err(|e| e.diagnostic.message)
             }
         };
-        for (i, g) in kf.kust.config_map_generator.iter().enumerate() {
-            let at = format!("/configMapGenerator/{i}");
-            let opts = generate::merge_options(g.options.as_ref(), global);
-            let mut r = match generate::config_map(g, opts.as_ref(), &loader(at.clone())) {
-                Ok(r) => r,
-                Err(e) => {
-                    acc.missing.push(unrendered(BuildError::new(
-                        Code::GeneratorFailed,
-                        e,
-                        self.at(kf, &at),
-                        "in this generator",
-                    )));
-                    continue;
-                }
-            };
-            self.generated(kf, &mut r, &at, "ConfigMapGenerator");
-            self.absorb(kf, acc, r, &at)?;
-        }
-        for (i, g) in kf.kust.secret_generator.iter().enumerate() {
-            let at = format!("/secretGenerator/{i}");
-            let opts = generate::merge_options(g.options.as_ref(), global);
-            let mut r = match generate::secret(g, opts.as_ref(), &loader(at.clone())) {
-                Ok(r) => r,
-                Err(e) => {
-                    acc.missing.push(unrendered(BuildError::new(
-                        Code::GeneratorFailed,
-                        e,
-                        self.at(kf, &at),
-                        "in this generator",
-                    )));
-                    continue;
-                }
-            };
-            self.generated(kf, &mut r, &at, "SecretGenerator");
-            self.absorb(kf, acc, r, &at)?;
+        type Generate = fn(
+            &types::GeneratorArgs,
+            Option<&types::GeneratorOptions>,
+            &generate::Loader,
+        ) -> Result<Resource, String>;
+        let kinds: [(&str, &str, &[types::GeneratorArgs], Generate); 2] = [
+            (
+                "configMapGenerator",
+                "ConfigMapGenerator",
+                &kf.kust.config_map_generator,
+                generate::config_map,
+            ),
+            (
+                "secretGenerator",
+                "SecretGenerator",
+                &kf.kust.secret_generator,
+                generate::secret,
+            ),
+        ];
+        for (field, by, generators, make) in kinds {
+            for (i, g) in generators.iter().enumerate() {
+                let at = format!("/{field}/{i}");
+                let opts = generate::merge_options(g.options.as_ref(), global);
+                // A generator that fails leaves its object out; the rest is still built.
+                let mut r = match make(g, opts.as_ref(), &loader(at.clone())) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        acc.missing.push(unrendered(BuildError::new(
+                            Code::GeneratorFailed,
+                            e,
+                            self.at(kf, &at),
+                            "in this generator",
+                        )));
+                        continue;
+                    }
+                };
+                self.generated(kf, &mut r, &at, by);
+                self.absorb(kf, acc, r, &at)?;
+            }
         }
         if !kf.kust.helm_charts.is_empty() {
             acc.missing.push(unrendered(BuildError::new(
