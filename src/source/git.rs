@@ -118,6 +118,11 @@ pub(super) fn read(req: &super::Request, rev: &str) -> Result<SourceSet, SourceE
         .map_err(|e| git_err("cannot walk the tree", e))?;
     let reader = Reader::Git(Box::new(repo.clone().into_sync()));
     let mut set = SourceSet::empty(origin, display, reader, req.max_file_bytes);
+    // Set before listing, so that what listing reports names paths the same way.
+    if !req.root_relative {
+        let first_is_dir = chosen.first() != Some(&prefixes[0]);
+        set.anchor = Some(super::anchor(&req.display, &prefixes[0], first_is_dir));
+    }
     if !req.exclude.is_empty() {
         let mut ex = super::ignore::Ignore::default();
         ex.add_file(&req.exclude.join("\n"), "");
@@ -167,10 +172,6 @@ pub(super) fn read(req: &super::Request, rev: &str) -> Result<SourceSet, SourceE
         }
     }
     set.resolve_links();
-    if !req.root_relative {
-        let first_is_dir = chosen.first() != Some(&prefixes[0]);
-        set.anchor = Some(super::anchor(&req.display, &prefixes[0], first_is_dir));
-    }
     set.focus = focus;
     for name in chosen {
         let id = set

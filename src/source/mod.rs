@@ -394,6 +394,12 @@ impl SourceSet {
             Reader::Fs,
             req.max_file_bytes,
         );
+        // Set before listing, so that what listing reports names paths the same way.
+        if !req.root_relative
+            && let Some(first) = paths.first()
+        {
+            set.anchor = Some(anchor(&req.display, &rel_of(first), first.is_dir()));
+        }
         if !req.exclude.is_empty() {
             let mut ex = ignore::Ignore::default();
             ex.add_file(&req.exclude.join("\n"), "");
@@ -440,11 +446,6 @@ impl SourceSet {
             }
         }
         set.resolve_links();
-        if !req.root_relative
-            && let Some(first) = paths.first()
-        {
-            set.anchor = Some(anchor(&req.display, &rel_of(first), first.is_dir()));
-        }
         set.focus.clear();
         for p in &paths {
             let rel = rel_of(p);
