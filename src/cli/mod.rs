@@ -19,6 +19,8 @@ mod config;
 mod explain;
 mod graph;
 mod progress;
+#[cfg(feature = "serve")]
+mod serve;
 mod sim;
 mod test;
 
@@ -108,6 +110,11 @@ where
         Command::Check(a) => check::settings(a).map(check::run),
         Command::Build(a) => build::settings(a).map(build::run),
         Command::Graph(a) => graph::settings(a).map(graph::run),
+        #[cfg(feature = "serve")]
+        Command::Sim(sim::Args {
+            command: Some(sim::Command::Serve(a)),
+            ..
+        }) => serve::settings(*a).map(serve::run),
         Command::Sim(a) => sim::settings(a).map(sim::run),
         Command::Test(a) => test::settings(a).map(test::run),
         Command::Explain(a) => explain::settings(a).map(explain::run),

@@ -14,7 +14,11 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[cfg(feature = "serve")]
+    #[command(subcommand)]
+    pub command: Option<Command>,
     #[command(flatten)]
     input: InputArgs,
     /// A Git revision to apply; repeat it to apply several in turn (then the first is applied
@@ -47,6 +51,15 @@ pub struct Args {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Human, alias = "format")]
     output: Format,
+}
+
+/// What `kiln sim` does besides simulating a rollout.
+#[cfg(feature = "serve")]
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Serve a simulated cluster (PATH applied, if given) over the Kubernetes REST API, for
+    /// kubectl and any client, until interrupted.
+    Serve(Box<super::serve::Args>),
 }
 
 /// How `kiln sim` prints.

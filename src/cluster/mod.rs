@@ -5,6 +5,8 @@
 //!
 //! Nothing here orders objects or decides readiness: `graph` and `status` do.
 
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod sim;
 
 use crate::object::ObjectKey;

@@ -10,5 +10,6 @@ mod git;
 mod graph;
 mod render;
 mod scale;
+mod serve;
 mod simulate;
 mod support;

@@ -3,10 +3,12 @@
 //! `cargo xtask fidelity` prints how kiln's rendering compares with `kubectl kustomize` on the
 //! corpus (../shared/corpus/oracle and krusty); `cargo xtask man [DIR]` writes kiln's man pages
 //! (default `target/man`); `cargo xtask synth --apps N` writes the synthetic repository scale
-//! is measured on (default `target/synth`).
+//! is measured on (default `target/synth`); `cargo xtask protobuf DIR...` regenerates the
+//! protobuf field table from checkouts of k8s.io/api, apimachinery and apiextensions-apiserver.
 
 use std::path::{Path, PathBuf};
 
+mod protobuf;
 #[path = "../../benches/support/synth.rs"]
 mod synth;
 use std::process::ExitCode;
@@ -75,6 +77,28 @@ fn main() -> ExitCode {
                 },
                 Err(e) => {
                     eprintln!("xtask schemas: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("protobuf") => {
+            let dirs: Vec<PathBuf> = args.iter().skip(1).map(PathBuf::from).collect();
+            match protobuf::table(&dirs) {
+                Ok(t) => {
+                    let files = std::collections::BTreeMap::from([(
+                        "schemas/kubernetes-v1.36/protobuf.txt".to_string(),
+                        t,
+                    )]);
+                    match write_all(&root, &files) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => {
+                            eprintln!("xtask protobuf: {e}");
+                            ExitCode::FAILURE
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("xtask protobuf: {e}");
                     ExitCode::FAILURE
                 }
             }

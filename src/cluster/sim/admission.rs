@@ -139,7 +139,9 @@ pub fn immutable_changes(key: &ObjectKey, old: &Value, new: &Value) -> Vec<Strin
         if differs("/spec/template") {
             errors.push(format!(
                 "spec.template: Invalid value: {}: field is immutable",
-                compact(new.pointer("/spec/template").unwrap_or(&Value::Null))
+                super::internal::pod_template(
+                    new.pointer("/spec/template").unwrap_or(&Value::Null)
+                )
             ));
         }
         if differs("/spec/selector") {
@@ -181,7 +183,12 @@ pub fn immutable_changes(key: &ObjectKey, old: &Value, new: &Value) -> Vec<Strin
             old.get("spec") != new.get("spec")
         };
         if changed {
-            errors.push("spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims".into());
+            // The server shows what changed: a diff of the internal specs.
+            let diff = super::internal::unified_diff(
+                &super::internal::pvc_spec(old.get("spec")),
+                &super::internal::pvc_spec(new.get("spec")),
+            );
+            errors.push(format!("spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n{}", diff.trim_end_matches('\n')));
         }
     }
     if key.group.is_empty()

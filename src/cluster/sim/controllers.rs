@@ -448,6 +448,7 @@ fn deployments(sim: &mut SimCluster) {
                     .or_insert_with(|| json!({}))["deployment.kubernetes.io/revision"] =
                     json!((revision + 1).to_string());
             }
+            sim.journal_change(&k);
         }
         // Scale: the new ReplicaSet to the desired count, old ones down as the new one becomes
         // available (a rolling update with surge).
@@ -668,6 +669,10 @@ fn scale_pods(
             "metadata": {"name": name, "namespace": owner.namespace, "labels": template.pointer("/metadata/labels").cloned().unwrap_or(json!({})), "ownerReferences": [owner_ref(api, &owner.kind, &owner.name, &ouid)]},
             "spec": template.get("spec").cloned().unwrap_or(json!({})),
         });
+        // Controllers other than the StatefulSet's name Pods by generateName.
+        if owner.kind != "StatefulSet" {
+            meta_mut(&mut pod).insert("generateName".into(), json!(format!("{}-", owner.name)));
+        }
         if let Some(a) = template.pointer("/metadata/annotations") {
             pod["metadata"]["annotations"] = a.clone();
         }

@@ -248,6 +248,55 @@ fn walk_undeclared(v: &Value, schema: Schema, path: &mut Path, out: &mut Vec<Pat
     }
 }
 
+/// Removes the fields of `v` its schema does not declare, naming each as strict decoding
+/// names it (`spec.template.spec.containers[0].imagePullPolcy`), in document order.
+pub fn drop_undeclared(v: &mut Value, schema: Schema) -> Vec<String> {
+    fn walk(v: &mut Value, schema: Schema, path: &str, out: &mut Vec<String>) {
+        let Some((s, id)) = schema.schemas.zip(schema.node) else {
+            return;
+        };
+        let node = s.node(id);
+        match v {
+            Value::Object(m) if !node.open() => {
+                let known = |k: &str| {
+                    node.property(k).is_some()
+                        || matches!(node.additional, Additional::Schema(_) | Additional::Any)
+                };
+                let unknown: Vec<String> = m.keys().filter(|k| !known(k)).cloned().collect();
+                for k in m.keys() {
+                    if !known(k) {
+                        out.push(if path.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{path}.{k}")
+                        });
+                    }
+                }
+                for k in unknown {
+                    m.remove(&k);
+                }
+                for (k, c) in m.iter_mut() {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(c, schema.child(k), &p, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, it) in items.iter_mut().enumerate() {
+                    walk(it, schema.items(), &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, schema, "", &mut out);
+    out
+}
+
 /// Paths of the granular maps inside `v` (not the root): an Update that creates one owns it.
 pub fn map_nodes(v: &Value, schema: Schema) -> FieldSet {
     fn walk(v: &Value, schema: Schema, path: &mut Path, out: &mut FieldSet) {

@@ -15,8 +15,10 @@
 //! containers: Pods become ready after a configured delay.
 
 pub mod admission;
+pub mod api;
 pub mod controllers;
 pub mod fields;
+pub mod internal;
 pub mod ssa;
 #[cfg(test)]
 mod tests;
@@ -176,6 +178,12 @@ pub struct SimCluster {
     /// Something was deleted or marked for deletion, or an object with owners was written,
     /// since the garbage collector last looked.
     gc_pending: bool,
+    /// Every change in order, for watches; kept only when the cluster is served
+    /// ([`SimCluster::serve_api`]), so in-process runs pay nothing for it.
+    journal: Option<api::Journal>,
+    /// `managedFields` as the REST API writes them (`fieldsV1`) rather than as kiln's reports
+    /// read them (paths); set when served.
+    wire_fields: bool,
 }
 
 fn split_api(api: &str) -> (&str, &str) {
@@ -203,6 +211,8 @@ impl SimCluster {
             by_uid: BTreeMap::new(),
             owned: BTreeMap::new(),
             gc_pending: false,
+            journal: None,
+            wire_fields: false,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
@@ -642,6 +652,7 @@ impl SimCluster {
     pub(crate) fn touch(&mut self, key: &ObjectKey) {
         self.wake_owners(key);
         self.wakeups.insert(key.clone());
+        self.journal_change(key);
     }
 
     /// Wakes the controllers of an object's owners.
@@ -695,6 +706,7 @@ impl SimCluster {
     fn take(&mut self, key: &ObjectKey) -> Option<Stored> {
         let stored = self.store.remove(key)?;
         self.unindex(key, &stored.object);
+        self.journal_removal(key, &stored);
         self.wakeups
             .extend(owner_keys(&key.namespace, &stored.object));
         Some(stored)
@@ -733,11 +745,20 @@ impl SimCluster {
         let mut v = s.object.clone();
         if !s.managed.is_empty() {
             let managed = s.managed_json.get_or_init(|| {
-                Value::Array(s.managed.iter().map(ssa::Managed::to_json).collect())
+                Value::Array(s.managed.iter().map(|m| self.managed_json(m)).collect())
             });
             meta_mut(&mut v).insert("managedFields".into(), managed.clone());
         }
         v
+    }
+
+    /// A `managedFields` entry as this cluster shows it.
+    fn managed_json(&self, m: &Managed) -> Value {
+        if self.wire_fields {
+            m.to_wire()
+        } else {
+            m.to_json()
+        }
     }
 
     /// What a write sets off at once (controllers do the rest in virtual time).
@@ -865,6 +886,7 @@ impl SimCluster {
         // A status is written by the object's own controller: its owners look again, it
         // need not.
         self.wake_owners(key);
+        self.journal_change(key);
     }
 
     /// Creates an object as a controller would (no managed fields recorded for it beyond the
@@ -912,6 +934,70 @@ impl SimCluster {
     pub(crate) fn allocate_ip(&mut self) -> String {
         self.next_ip += 1;
         format!("10.96.{}.{}", self.next_ip / 250, self.next_ip % 250 + 1)
+    }
+
+    /// The last steps of every write: defaults, the initial status of a new object, admission,
+    /// then stored (or, for a dry run, shown as it would be stored).
+    #[allow(clippy::too_many_arguments)]
+    fn admit(
+        &mut self,
+        key: ObjectKey,
+        resource: &Resource,
+        creating: bool,
+        live: Value,
+        mut next: Value,
+        managed: Vec<Managed>,
+        root: Option<crate::schema::NodeId>,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let allocated = self.next_ip;
+        let old = (!creating).then_some(&live);
+        admission::defaults(self, &key, old, &mut next);
+        if creating
+            && next.get("status").is_none()
+            && let Some(status) = self.initial_status(&key, root)
+        {
+            next["status"] = status;
+        }
+        if let Err(e) = admission::validate(&key, old, &next) {
+            self.next_ip = allocated;
+            return Err(e);
+        }
+        if dry_run {
+            // Nothing is kept, not even an allocated address.
+            self.next_ip = allocated;
+            let mut v = next;
+            if creating {
+                meta_mut(&mut v).insert("creationTimestamp".into(), json!(rfc3339(self.clock)));
+                if admission::has_generation(&key) {
+                    meta_mut(&mut v).insert("generation".into(), json!(1));
+                }
+                meta_mut(&mut v)
+                    .insert("uid".into(), json!("00000000-0000-0000-0000-000000000000"));
+            } else {
+                for k in ["uid", "creationTimestamp", "generation", "resourceVersion"] {
+                    if let Some(x) = live.pointer(&format!("/metadata/{k}")) {
+                        meta_mut(&mut v).insert(k.into(), x.clone());
+                    }
+                }
+                if admission::has_generation(&key)
+                    && admission::bumps_generation(&key, &live, &v, resource.status_subresource)
+                {
+                    let g = live
+                        .pointer("/metadata/generation")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1)
+                        + 1;
+                    meta_mut(&mut v).insert("generation".into(), json!(g));
+                }
+            }
+            meta_mut(&mut v).insert(
+                "managedFields".into(),
+                Value::Array(managed.iter().map(|m| self.managed_json(m)).collect()),
+            );
+            return Ok(v);
+        }
+        self.commit(key, live, next, managed, creating, true)
     }
 
     /// Runs the controllers up to the current time.
@@ -1132,47 +1218,16 @@ impl Cluster for SimCluster {
             m.insert("apiVersion".into(), json!(api));
             m.insert("kind".into(), json!(kind));
         }
-        let creating = old.is_none();
-        let allocated = self.next_ip;
-        admission::defaults(self, &key, old.as_ref().map(|s| &s.object), &mut next);
-        if creating
-            && next.get("status").is_none()
-            && let Some(status) = self.initial_status(&key, root)
-        {
-            next["status"] = status;
-        }
-        if let Err(e) = admission::validate(&key, old.as_ref().map(|s| &s.object), &next) {
-            self.next_ip = allocated;
-            return Err(e);
-        }
-        if options.dry_run {
-            // Nothing is kept, not even an allocated address.
-            self.next_ip = allocated;
-            let mut v = next;
-            if creating {
-                meta_mut(&mut v).insert("creationTimestamp".into(), json!(rfc3339(self.clock)));
-                if admission::has_generation(&key) {
-                    meta_mut(&mut v).insert("generation".into(), json!(1));
-                }
-                meta_mut(&mut v)
-                    .insert("uid".into(), json!("00000000-0000-0000-0000-000000000000"));
-            } else if admission::has_generation(&key)
-                && admission::bumps_generation(&key, &live, &v, resource.status_subresource)
-            {
-                let g = live
-                    .pointer("/metadata/generation")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1)
-                    + 1;
-                meta_mut(&mut v).insert("generation".into(), json!(g));
-            }
-            meta_mut(&mut v).insert(
-                "managedFields".into(),
-                Value::Array(outcome.managed.iter().map(Managed::to_json).collect()),
-            );
-            return Ok(v);
-        }
-        self.commit(key, live, next, outcome.managed, creating, true)
+        self.admit(
+            key,
+            &resource,
+            old.is_none(),
+            live,
+            next,
+            outcome.managed,
+            root,
+            options.dry_run,
+        )
     }
 
     fn delete(&mut self, key: &ObjectKey, options: &DeleteOptions) -> Result<bool, ApiError> {
