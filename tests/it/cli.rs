@@ -615,7 +615,15 @@ fn readme_synopsis_agrees_with_help() {
             Some(&"kiln") => {
                 let name = words.get(1).unwrap_or(&"").to_string();
                 seen.push(name.clone());
-                current = vec![name];
+                // A nested subcommand (`kiln sim serve`) is named by both words.
+                let nested = words.get(2).filter(|w| {
+                    cmd.find_subcommand(&name)
+                        .is_some_and(|c| c.find_subcommand(w).is_some())
+                });
+                current = vec![match nested {
+                    Some(sub) => format!("{name} {sub}"),
+                    None => name,
+                }];
             }
             Some(&"input") | Some(&"report") => {
                 current = ["check", "build", "graph", "sim"]
@@ -626,9 +634,14 @@ fn readme_synopsis_agrees_with_help() {
             _ => {}
         }
         for name in &current {
-            let Some(sub) = cmd.find_subcommand(name) else {
+            let mut parts = name.split(' ');
+            let first = parts.next().unwrap_or("");
+            let Some(mut sub) = cmd.find_subcommand(first) else {
                 panic!("the README names `kiln {name}`, which does not exist");
             };
+            for p in parts {
+                sub = sub.find_subcommand(p).expect("a nested subcommand");
+            }
             for w in &words {
                 let w = w.trim_matches(|c| matches!(c, '[' | ']' | '.' | ','));
                 let flag = w.split(['=', ' ']).next().unwrap_or("");

@@ -18,7 +18,9 @@ fn schemas_match_the_openapi_documents() {
             "schemas/kubernetes-v1.36/{}",
             e.unwrap().file_name().to_string_lossy()
         );
-        if !generated.files.contains_key(&rel) {
+        // The protobuf field table comes from the API's .proto files (`cargo xtask protobuf`),
+        // not from the OpenAPI documents.
+        if !generated.files.contains_key(&rel) && !rel.ends_with("/protobuf.txt") {
             stale.push(format!("{rel} (no longer generated)"));
         }
     }

@@ -8,6 +8,7 @@ mod corpus;
 mod generated;
 mod git;
 mod graph;
+mod kube_client;
 mod render;
 mod scale;
 mod serve;

@@ -11,7 +11,7 @@
 //! objects), and runs controllers in virtual time ([`controllers`]) that move status as kstatus
 //! reads it. Faults and drift are inputs ([`Fault`], [`SimCluster::update_as`]).
 //!
-//! It does not serve the Kubernetes REST API (a later stage does) and does not schedule real
+//! It does not serve the Kubernetes REST API (`cluster::serve` does) and does not schedule real
 //! containers: Pods become ready after a configured delay.
 
 pub mod admission;
