@@ -345,6 +345,7 @@ fn kubectl_commands_answer_as_against_a_real_api_server() {
             None,
         ),
         (vec!["api-resources", "--api-group=apps"], None),
+        (vec!["explain", "deployment.spec.replicas"], None),
         (
             vec![
                 "get",

@@ -2,12 +2,103 @@
 //! operations carry their kind (`x-kubernetes-group-version-kind`) and query parameters, as
 //! kubectl reads them to learn that the server validates fields itself (`fieldValidation`).
 //!
-//! Schemas are not served yet (`components.schemas` is empty): `kubectl explain` has nothing
-//! to show, and clients fall back to what they know of the built-in types.
+//! `components.schemas` holds each kind's schema and every definition it refers to, from
+//! kiln's built-in schemas (`schemas/`) and the CRDs' `openAPIV3Schema`, so that `kubectl
+//! explain` finds fields and types. kiln's schemas keep no descriptions: explain shows none.
 
 use crate::cluster::sim::api::ServedResource;
 use serde_json::{Map, Value, json};
 use sha2::Digest;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// kiln's built-in definitions by full name (`io.k8s.api.apps.v1.Deployment`).
+fn definitions() -> &'static HashMap<String, Value> {
+    static D: OnceLock<HashMap<String, Value>> = OnceLock::new();
+    D.get_or_init(|| {
+        let mut out = HashMap::new();
+        for (package, text) in crate::schema::builtin::PACKAGES {
+            if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(text) {
+                for (name, def) in m {
+                    out.insert(format!("{package}.{name}"), def);
+                }
+            }
+        }
+        out
+    })
+}
+
+/// A schema with its `$ref`s pointing into `components.schemas`; the names it refers to.
+fn relink(v: &Value, refs: &mut Vec<String>) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    if k == "$ref"
+                        && let Some(name) = x.as_str()
+                    {
+                        refs.push(name.to_string());
+                        return (k.clone(), json!(format!("#/components/schemas/{name}")));
+                    }
+                    (k.clone(), relink(x, refs))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| relink(x, refs)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The schemas of a group-version's kinds and what they refer to.
+fn components(resources: &[&ServedResource]) -> Map<String, Value> {
+    let index: Value = serde_json::from_str(crate::schema::builtin::INDEX).unwrap_or(Value::Null);
+    let definition_of = |r: &ServedResource| -> Option<String> {
+        index
+            .get("resources")?
+            .as_array()?
+            .iter()
+            .find(|e| {
+                e.get("group").and_then(Value::as_str) == Some(&r.group)
+                    && e.get("version").and_then(Value::as_str) == Some(&r.version)
+                    && e.get("kind").and_then(Value::as_str) == Some(&r.kind)
+            })?
+            .get("definition")?
+            .as_str()
+            .map(str::to_string)
+    };
+    let mut out = Map::new();
+    let mut pending: Vec<String> = Vec::new();
+    for r in resources {
+        let gvk = json!([{"group": r.group, "version": r.version, "kind": r.kind}]);
+        if let Some(schema) = &r.schema {
+            let mut schema = relink(schema, &mut pending);
+            schema["x-kubernetes-group-version-kind"] = gvk;
+            let name = format!(
+                "{}.{}.{}",
+                r.group.split('.').rev().collect::<Vec<_>>().join("."),
+                r.version,
+                r.kind
+            );
+            out.insert(name, schema);
+        } else if let Some(name) = definition_of(r)
+            && let Some(def) = definitions().get(&name)
+        {
+            let mut schema = relink(def, &mut pending);
+            schema["x-kubernetes-group-version-kind"] = gvk;
+            out.insert(name, schema);
+        }
+    }
+    while let Some(name) = pending.pop() {
+        if out.contains_key(&name) {
+            continue;
+        }
+        if let Some(def) = definitions().get(&name) {
+            let schema = relink(def, &mut pending);
+            out.insert(name, schema);
+        }
+    }
+    out
+}
 
 fn prefix(group: &str, version: &str) -> String {
     if group.is_empty() {
@@ -40,6 +131,7 @@ pub fn document(resources: &[ServedResource], group: &str, version: &str) -> Opt
     if mine.is_empty() {
         return None;
     }
+    let schemas = components(&mine);
     let base = prefix(group, version);
     let mut paths = Map::new();
     for r in mine {
@@ -82,7 +174,7 @@ pub fn document(resources: &[ServedResource], group: &str, version: &str) -> Opt
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": crate::schema::catalog::kubernetes_version()},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": schemas},
     }))
 }
 

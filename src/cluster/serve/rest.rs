@@ -79,12 +79,27 @@ pub async fn dispatch(server: &ApiServer, req: Request<Bytes>) -> Response<Body>
             );
             r
         }
-        Route::CoreVersions if get => {
-            json_response(StatusCode::OK, &discovery::core_versions(&host))
-        }
-        Route::Groups if get => {
+        Route::CoreVersions | Route::Groups if get => {
+            let core = matches!(route(parts.uri.path()), Route::CoreVersions);
             let served = server.lock().served_resources();
-            json_response(StatusCode::OK, &discovery::group_list(&served))
+            // Aggregated discovery when the client asks for it (kubectl and client-go do).
+            match accept
+                .wants_as("APIGroupDiscoveryList")
+                .filter(|v| v == "v2" || v == "v2beta1")
+            {
+                Some(v) => {
+                    let mut r =
+                        json_response(StatusCode::OK, &discovery::aggregated(&served, core, &v));
+                    if let Ok(h) = HeaderValue::from_str(&format!(
+                        "application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList"
+                    )) {
+                        r.headers_mut().insert(header::CONTENT_TYPE, h);
+                    }
+                    r
+                }
+                None if core => json_response(StatusCode::OK, &discovery::core_versions(&host)),
+                None => json_response(StatusCode::OK, &discovery::group_list(&served)),
+            }
         }
         Route::Group(g) if get => {
             let served = server.lock().served_resources();

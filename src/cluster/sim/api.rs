@@ -31,6 +31,8 @@ pub struct ServedResource {
     pub custom: bool,
     /// The CRD's `additionalPrinterColumns` for this version (custom kinds only).
     pub printer_columns: Vec<Value>,
+    /// The CRD's `openAPIV3Schema` for this version (custom kinds only).
+    pub schema: Option<Value>,
 }
 
 impl ServedResource {
@@ -395,6 +397,7 @@ impl SimCluster {
                 categories,
                 custom: false,
                 printer_columns: Vec::new(),
+                schema: None,
             });
         }
         for c in self.custom.values().filter(|c| c.established) {
@@ -450,6 +453,9 @@ impl SimCluster {
                         .and_then(Value::as_array)
                         .cloned()
                         .unwrap_or_default(),
+                    schema: spec
+                        .and_then(|s| s.pointer("/schema/openAPIV3Schema"))
+                        .cloned(),
                 });
             }
         }
