@@ -403,13 +403,16 @@ fn kubectl_commands_answer_as_against_a_real_api_server() {
     insta::assert_snapshot!(normalised(&transcript));
 }
 
+/// A raw request: method, path, headers, body.
+type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a [u8]);
+
 #[test]
 fn malformed_requests_get_the_servers_status_codes() {
     let dir = scratch("serve-malformed");
     let served = Served::start(&dir, &[]);
     let json = [("Content-Type", "application/json")];
     let big = vec![b' '; 3 * 1024 * 1024 + 10];
-    let cases: Vec<(&str, &str, &[(&str, &str)], &[u8])> = vec![
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/api/v1/namespaces/default/configmaps",
