@@ -681,8 +681,8 @@ fn get(
 
 /// Objects a list selects, in key order, with the cluster's resourceVersion.
 fn selected(sim: &SimCluster, r: &ServedResource, sel: &Selection) -> Vec<(ObjectKey, Value)> {
-    sim.objects()
-        .filter(|(k, _)| k.group == r.group && k.kind == r.kind)
+    // A range of the store (keys sort by group, kind, namespace, name), not a scan.
+    sim.stored_of(&r.group, &r.kind, sel.namespace.as_deref())
         .filter(|(k, s)| sel.matches(k, &s.object))
         .map(|(k, _)| (k.clone(), shown(sim.render(k), r)))
         .collect()

@@ -403,9 +403,13 @@ impl SimCluster {
         for c in self.custom.values().filter(|c| c.established) {
             let crd = self
                 .store
-                .iter()
-                .find(|(k, _)| k.kind == "CustomResourceDefinition" && k.name == c.crd)
-                .map(|(_, s)| &s.object);
+                .get(&ObjectKey {
+                    group: "apiextensions.k8s.io".into(),
+                    kind: "CustomResourceDefinition".into(),
+                    namespace: String::new(),
+                    name: c.crd.clone(),
+                })
+                .map(|s| &s.object);
             let strings = |p: &str| -> Vec<String> {
                 crd.and_then(|o| o.pointer(p))
                     .and_then(Value::as_array)
