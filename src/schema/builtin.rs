@@ -51,3 +51,6 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("io.k8s.apimachinery.pkg.version", include_str!("../../schemas/kubernetes-v1.36/io.k8s.apimachinery.pkg.version.json")),
     ("io.k8s.kube-aggregator.pkg.apis.apiregistration.v1", include_str!("../../schemas/kubernetes-v1.36/io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.json")),
 ];
+
+/// Descriptions of definitions (key "") and their properties, by definition.
+pub const DESCRIPTIONS: &str = include_str!("../../schemas/kubernetes-v1.36/descriptions.json");

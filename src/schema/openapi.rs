@@ -234,6 +234,33 @@ pub fn generate(openapi_dir: &Path, version_label: &str) -> Result<Generated, St
         ));
     }
     rust.push_str("];\n");
+    // What each definition and its properties mean, as `kubectl explain` shows it (read only
+    // by the API server `kiln sim serve` runs).
+    let mut descriptions = Map::new();
+    for (name, s) in &schemas {
+        let mut d = Map::new();
+        if let Some(text) = s.get("description").and_then(Value::as_str) {
+            d.insert(String::new(), json!(text));
+        }
+        if let Some(Value::Object(props)) = s.get("properties") {
+            for (p, ps) in props {
+                if let Some(text) = ps.get("description").and_then(Value::as_str) {
+                    d.insert(p.clone(), json!(text));
+                }
+            }
+        }
+        if !d.is_empty() {
+            descriptions.insert(name.clone(), Value::Object(d));
+        }
+    }
+    files.insert(
+        format!("{dir}/descriptions.json"),
+        serde_json::to_string(&Value::Object(descriptions)).unwrap_or_default() + "\n",
+    );
+    rust.push_str(&format!(
+        "\n/// Descriptions of definitions (key \"\") and their properties, by definition.\n\
+         pub const DESCRIPTIONS: &str = include_str!(\"../../{dir}/descriptions.json\");\n"
+    ));
     files.insert("src/schema/builtin.rs".to_string(), rust);
     Ok(Generated { files })
 }

@@ -4,7 +4,8 @@
 //!
 //! `components.schemas` holds each kind's schema and every definition it refers to, from
 //! kiln's built-in schemas (`schemas/`) and the CRDs' `openAPIV3Schema`, so that `kubectl
-//! explain` finds fields and types. kiln's schemas keep no descriptions: explain shows none.
+//! explain` finds fields, types and what they mean (the descriptions `cargo xtask schemas`
+//! keeps in `schemas/kubernetes-v1.36/descriptions.json`).
 
 use crate::cluster::sim::api::ServedResource;
 use serde_json::{Map, Value, json};
@@ -26,6 +27,33 @@ fn definitions() -> &'static HashMap<String, Value> {
         }
         out
     })
+}
+
+/// Descriptions by definition name: `""` for the definition, else a property's name.
+fn descriptions() -> &'static HashMap<String, HashMap<String, String>> {
+    static D: OnceLock<HashMap<String, HashMap<String, String>>> = OnceLock::new();
+    D.get_or_init(|| serde_json::from_str(crate::schema::builtin::DESCRIPTIONS).unwrap_or_default())
+}
+
+/// A built-in definition with its descriptions (a described `$ref` is wrapped in `allOf`, as
+/// the API server's documents write it).
+fn described(name: &str, mut schema: Value) -> Value {
+    let Some(d) = descriptions().get(name) else {
+        return schema;
+    };
+    if let Some(text) = d.get("") {
+        schema["description"] = json!(text);
+    }
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        for (p, ps) in props.iter_mut() {
+            let Some(text) = d.get(p) else { continue };
+            if let Some(r) = ps.as_object_mut().and_then(|m| m.remove("$ref")) {
+                ps["allOf"] = json!([{"$ref": r}]);
+            }
+            ps["description"] = json!(text);
+        }
+    }
+    schema
 }
 
 /// A schema with its `$ref`s pointing into `components.schemas`; the names it refers to.
@@ -83,7 +111,7 @@ fn components(resources: &[&ServedResource]) -> Map<String, Value> {
         } else if let Some(name) = definition_of(r)
             && let Some(def) = definitions().get(&name)
         {
-            let mut schema = relink(def, &mut pending);
+            let mut schema = described(&name, relink(def, &mut pending));
             schema["x-kubernetes-group-version-kind"] = gvk;
             out.insert(name, schema);
         }
@@ -93,7 +121,7 @@ fn components(resources: &[&ServedResource]) -> Map<String, Value> {
             continue;
         }
         if let Some(def) = definitions().get(&name) {
-            let schema = relink(def, &mut pending);
+            let schema = described(&name, relink(def, &mut pending));
             out.insert(name, schema);
         }
     }
