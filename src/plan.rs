@@ -576,8 +576,20 @@ pub fn plan(
                     dry_run: true,
                 },
             );
+            // A kind whose CRD, or a namespace, this very plan creates: the server can only
+            // answer once it exists (the apply itself dry-runs nothing, it writes in order).
+            let created_here = |e: &ApiError| {
+                e.message.starts_with("no matches for kind")
+                    || (e.code == 404
+                        && e.message == format!("namespaces \"{}\" not found", key.namespace)
+                        && objects.iter().any(|x| {
+                            x.key.group.is_empty()
+                                && x.key.kind == "Namespace"
+                                && x.key.name == key.namespace
+                        }))
+            };
             let (action, fields, error) = match (&live, dry) {
-                (_, Err(e)) if e.message.starts_with("no matches for kind") => (
+                (_, Err(e)) if created_here(&e) => (
                     if live.is_some() {
                         Action::Update
                     } else {

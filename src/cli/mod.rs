@@ -11,6 +11,8 @@
 //!
 //! No checks live here; this module only wires the stages and formats their results.
 
+#[cfg(feature = "kube")]
+mod apply;
 mod args;
 mod build;
 mod check;
@@ -67,6 +69,11 @@ enum Command {
     Sim(sim::Args),
     /// Run scenario files against a simulated cluster and check their expectations.
     Test(test::Args),
+    /// Apply PATH to a cluster: plan against the live state, confirm, apply in dependency
+    /// order with readiness gates, prune kiln's inventory. Half-built: no saved plans, drift,
+    /// rollback, status or delete commands, progress display or parallel writes yet.
+    #[cfg(feature = "kube")]
+    Apply(Box<apply::Args>),
     /// Print the catalogue entry of a diagnostic code (or every code with --list).
     Explain(explain::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
@@ -117,6 +124,8 @@ where
         }) => serve::settings(*a).map(serve::run),
         Command::Sim(a) => sim::settings(a).map(sim::run),
         Command::Test(a) => test::settings(a).map(test::run),
+        #[cfg(feature = "kube")]
+        Command::Apply(a) => apply::settings(*a).map(apply::run),
         Command::Explain(a) => explain::settings(a).map(explain::run),
         Command::Completion(a) => Ok(completion::run(a)),
     };

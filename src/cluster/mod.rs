@@ -1,10 +1,12 @@
 //! The one boundary between kiln and a cluster: the [`Cluster`] trait, small and synchronous,
 //! with the API server's errors as values ([`ApiError`]). The simulator ([`sim`]) implements it
-//! in memory and deterministically; a real client implements it over the Kubernetes API. The
+//! in memory and deterministically; [`kube`] implements it over the Kubernetes API. The
 //! apply engine only ever talks to `&mut dyn Cluster`, so it runs unchanged on both.
 //!
 //! Nothing here orders objects or decides readiness: `graph` and `status` do.
 
+#[cfg(feature = "kube")]
+pub mod kube;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod sim;

@@ -630,8 +630,13 @@ pub fn seconds(ms: Millis) -> String {
     }
 }
 
-/// A step as a reviewer reads it.
+/// A step as a reviewer reads it (times in the simulator's virtual time).
 pub fn render_step(n: usize, step: &Step, out: &mut String) {
+    render_step_timed(n, step, true, out);
+}
+
+/// A step as a reviewer reads it; `virtual_time` says whose clock its times are on.
+pub fn render_step_timed(n: usize, step: &Step, virtual_time: bool, out: &mut String) {
     let what = match step.kind {
         StepKind::Apply => format!("apply {}", step.label),
         StepKind::Rollback => format!("rollback to {}", step.label),
@@ -671,11 +676,12 @@ pub fn render_step(n: usize, step: &Step, out: &mut String) {
             .collect();
         let _ = writeln!(
             out,
-            "  {} wave{}, {} in {} (virtual)",
+            "  {} wave{}, {} in {}{}",
             report.waves,
             plural(report.waves),
             statuses.join(", "),
-            seconds(report.took)
+            seconds(report.took),
+            if virtual_time { " (virtual)" } else { "" }
         );
         for o in report
             .outcomes

@@ -2,8 +2,10 @@
 //! to the real `kiln` binary (or to the library, for the corpus) and compares the result with
 //! an insta snapshot through [`support`].
 
+mod apply;
 mod check;
 mod cli;
+mod contract;
 mod corpus;
 mod generated;
 mod git;

@@ -7,15 +7,15 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// A running `kiln sim serve`, stopped with Ctrl-C (SIGINT) when dropped.
-struct Served {
+/// A running `kiln sim serve`, killed when dropped.
+pub struct Served {
     child: Child,
-    kubeconfig: PathBuf,
+    pub kubeconfig: PathBuf,
     address: String,
 }
 
 impl Served {
-    fn start(dir: &Path, extra: &[&str]) -> Served {
+    pub fn start(dir: &Path, extra: &[&str]) -> Served {
         let kubeconfig = dir.join("kubeconfig");
         let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
             .args(["sim", "serve", "--listen", "127.0.0.1:0", "--kubeconfig"])

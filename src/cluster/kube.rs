@@ -1,0 +1,325 @@
+//! A real cluster behind the [`Cluster`] trait, through kube-rs: kubeconfig resolution as
+//! kubectl does it (`--kubeconfig`, `KUBECONFIG`, in-cluster), discovery (cached, asked again
+//! when a kind is missing, so CRDs applied a moment ago are found), server-side apply with a
+//! field manager, server-side dry runs, deletion with propagation, lists by label selector. The
+//! API server's errors keep their codes, reasons and messages ([`ApiError`]).
+//!
+//! It owns its tokio runtime: each call blocks on it, so the rest of kiln stays synchronous.
+//! Objects come back as the simulator gives them: `managedFields` as paths (`fields`), not
+//! `fieldsV1`, so plans and drift read one shape from every cluster. It does not decide
+//! order, readiness or retries (`apply` does).
+
+use super::{ApiError, ApplyOptions, Cluster, DeleteOptions, Millis, Propagation, Resource};
+use crate::object::ObjectKey;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A cluster reached through the Kubernetes API.
+pub struct KubeCluster {
+    runtime: tokio::runtime::Runtime,
+    client: kube::Client,
+    /// Discovery by (group, kind): the preferred version's resource.
+    resources: HashMap<(String, String), (ApiResource, ApiCapabilities)>,
+    /// The context's name and server, for reports and confirmations.
+    pub context: String,
+    pub server: String,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the Kubernetes client's runtime: {e}"))
+}
+
+/// A kube error as the API server's error (transport failures are `ServiceUnavailable`, which
+/// the apply engine retries).
+fn api_error(e: kube::Error) -> ApiError {
+    match e {
+        kube::Error::Api(s) => ApiError::new(
+            s.code,
+            s.reason.as_str(),
+            if s.message.is_empty() {
+                format!("the server answered {}", s.code)
+            } else {
+                s.message.clone()
+            },
+        ),
+        other => ApiError::new(503, "ServiceUnavailable", format!("{other}")),
+    }
+}
+
+/// `managedFields` entries with `fieldsV1` rewritten as the paths kiln's plans read.
+pub fn managed_fields_as_paths(v: &mut Value) {
+    let Some(Value::Array(entries)) = v.pointer_mut("/metadata/managedFields") else {
+        return;
+    };
+    for e in entries.iter_mut() {
+        let Some(m) = e.as_object_mut() else { continue };
+        let Some(f) = m.remove("fieldsV1") else {
+            continue;
+        };
+        m.remove("fieldsType");
+        let paths: Vec<Value> = super::sim::api::parse_fields_v1(&f)
+            .iter()
+            .map(|p| Value::String(super::sim::fields::Display(p).to_string()))
+            .collect();
+        m.insert("fields".into(), Value::Array(paths));
+    }
+}
+
+fn shown(o: DynamicObject) -> Value {
+    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+    managed_fields_as_paths(&mut v);
+    v
+}
+
+impl KubeCluster {
+    /// Connects as kubectl would: `kubeconfig` (else `KUBECONFIG`, else `~/.kube/config`, else
+    /// the in-cluster service account), `context` (else the current one).
+    pub fn connect(
+        kubeconfig: Option<&std::path::Path>,
+        context: Option<&str>,
+    ) -> Result<KubeCluster, String> {
+        let runtime = runtime()?;
+        let options = kube::config::KubeConfigOptions {
+            context: context.map(str::to_string),
+            ..Default::default()
+        };
+        let mut named = context.map(str::to_string);
+        let config = runtime.block_on(async {
+            match kubeconfig {
+                Some(path) => {
+                    let file = kube::config::Kubeconfig::read_from(path)
+                        .map_err(|e| format!("--kubeconfig {}: {e}", path.display()))?;
+                    if named.is_none() {
+                        named = file.current_context.clone();
+                    }
+                    kube::Config::from_custom_kubeconfig(file, &options)
+                        .await
+                        .map_err(|e| format!("--kubeconfig {}: {e}", path.display()))
+                }
+                None if context.is_some() => kube::Config::from_kubeconfig(&options)
+                    .await
+                    .map_err(|e| format!("kubeconfig: {e}")),
+                None => kube::Config::infer()
+                    .await
+                    .map_err(|e| format!("no cluster to talk to: {e}")),
+            }
+        })?;
+        let server = config.cluster_url.to_string();
+        let client = {
+            let _guard = runtime.enter();
+            kube::Client::try_from(config).map_err(|e| format!("cannot build a client: {e}"))?
+        };
+        Ok(KubeCluster {
+            runtime,
+            client,
+            resources: HashMap::new(),
+            context: named.unwrap_or_else(|| "the current context".to_string()),
+            server,
+        })
+    }
+
+    /// A client over any tower service (the simulator's API server, in-process).
+    pub fn with_service<S, B>(service: S, name: &str) -> Result<KubeCluster, String>
+    where
+        S: tower_service::Service<http::Request<kube::client::Body>, Response = http::Response<B>>
+            + Send
+            + Clone
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let runtime = runtime()?;
+        let client = {
+            let _guard = runtime.enter();
+            kube::Client::new(service, "default")
+        };
+        Ok(KubeCluster {
+            runtime,
+            client,
+            resources: HashMap::new(),
+            context: name.to_string(),
+            server: name.to_string(),
+        })
+    }
+
+    /// The preferred version's resource of a kind, asking discovery when it is not known yet.
+    fn discover(
+        &mut self,
+        group: &str,
+        version: &str,
+        kind: &str,
+    ) -> Option<(ApiResource, ApiCapabilities)> {
+        let cache_key = (group.to_string(), kind.to_string());
+        if let Some(hit) = self.resources.get(&cache_key)
+            && (version.is_empty() || hit.0.version == version)
+        {
+            return Some(hit.clone());
+        }
+        let client = self.client.clone();
+        let found = self.runtime.block_on(async move {
+            if version.is_empty() {
+                let g = kube::discovery::group(&client, group).await.ok()?;
+                g.recommended_kind(kind)
+            } else {
+                let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+                kube::discovery::pinned_kind(&client, &gvk).await.ok()
+            }
+        })?;
+        if version.is_empty() || !self.resources.contains_key(&cache_key) {
+            self.resources.insert(cache_key, found.clone());
+        }
+        Some(found)
+    }
+
+    fn api(
+        &mut self,
+        group: &str,
+        version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Result<(Api<DynamicObject>, ApiCapabilities), ApiError> {
+        let (ar, caps) = self.discover(group, version, kind).ok_or_else(|| {
+            let gv = if group.is_empty() {
+                version.to_string()
+            } else if version.is_empty() {
+                group.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
+            ApiError::not_found(format!(
+                "no matches for kind \"{kind}\" in version \"{gv}\""
+            ))
+        })?;
+        let api = match (caps.scope == Scope::Namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        };
+        Ok((api, caps))
+    }
+}
+
+fn split_api(api: &str) -> (&str, &str) {
+    api.rsplit_once('/').unwrap_or(("", api))
+}
+
+impl Cluster for KubeCluster {
+    fn resource(&mut self, api_version: &str, kind: &str) -> Option<Resource> {
+        let (group, version) = split_api(api_version);
+        let (ar, caps) = self.discover(group, version, kind)?;
+        Some(Resource {
+            group: ar.group.clone(),
+            version: ar.version.clone(),
+            kind: ar.kind.clone(),
+            plural: ar.plural.clone(),
+            namespaced: caps.scope == Scope::Namespaced,
+            status_subresource: caps.subresources.iter().any(|(s, _)| s.plural == "status"),
+        })
+    }
+
+    fn get(&mut self, key: &ObjectKey) -> Result<Option<Value>, ApiError> {
+        let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
+        let (api, _) = self.api(&key.group, "", &key.kind, ns)?;
+        let name = key.name.clone();
+        self.runtime
+            .block_on(async move { api.get_opt(&name).await })
+            .map(|o| o.map(shown))
+            .map_err(api_error)
+    }
+
+    fn list(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Value>, ApiError> {
+        let (group, version) = split_api(api_version);
+        let (api, _) = self.api(group, version, kind, namespace)?;
+        let params = ListParams::default().labels(selector);
+        let mut items: Vec<Value> = self
+            .runtime
+            .block_on(async move { api.list(&params).await })
+            .map_err(api_error)?
+            .items
+            .into_iter()
+            .map(shown)
+            .collect();
+        let key = |v: &Value| {
+            (
+                v.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                v.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        };
+        items.sort_by_key(key);
+        Ok(items)
+    }
+
+    fn apply(&mut self, object: &Value, options: &ApplyOptions) -> Result<Value, ApiError> {
+        let api_version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+        let (group, version) = split_api(api_version);
+        let key = super::key_of(object);
+        let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
+        let (api, caps) = self.api(group, version, kind, ns.or(Some("default")))?;
+        let mut params = PatchParams::apply(&options.manager);
+        params.force = options.force;
+        params.dry_run = options.dry_run;
+        let _ = caps;
+        let name = key.name.clone();
+        let body = object.clone();
+        self.runtime
+            .block_on(async move { api.patch(&name, &params, &Patch::Apply(&body)).await })
+            .map(shown)
+            .map_err(api_error)
+    }
+
+    fn delete(&mut self, key: &ObjectKey, options: &DeleteOptions) -> Result<bool, ApiError> {
+        let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
+        let (api, _) = self.api(&key.group, "", &key.kind, ns)?;
+        let params = DeleteParams {
+            dry_run: options.dry_run,
+            propagation_policy: Some(match options.propagation {
+                Propagation::Background => kube::api::PropagationPolicy::Background,
+                Propagation::Foreground => kube::api::PropagationPolicy::Foreground,
+                Propagation::Orphan => kube::api::PropagationPolicy::Orphan,
+            }),
+            ..Default::default()
+        };
+        let name = key.name.clone();
+        match self
+            .runtime
+            .block_on(async move { api.delete(&name, &params).await })
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(api_error(e)),
+        }
+    }
+
+    fn now(&mut self) -> Millis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as Millis)
+            .unwrap_or(0)
+    }
+
+    fn sleep(&mut self, millis: Millis) {
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+    }
+}

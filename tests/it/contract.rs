@@ -1,0 +1,296 @@
+//! One contract, every cluster: the same behaviours checked against (1) the simulator
+//! directly, (2) kiln's Kubernetes client (`cluster::kube`) talking to the simulator's API
+//! in-process and (3) over HTTP to `kiln sim serve`, and (4) a real cluster when
+//! `KILN_E2E_KUBECONFIG` names a kubeconfig (skipped otherwise, with a line saying so).
+//!
+//! Each check runs the apply engine (`plan`, `apply`) or the trait itself, in a namespace of
+//! its own, so a real cluster is left as it was found (the namespace is deleted at the end).
+
+use crate::serve::Served;
+use crate::support::scratch;
+use kiln::apply::{self, Settings};
+use kiln::cluster::kube::KubeCluster;
+use kiln::cluster::serve::{ApiServer, Clock};
+use kiln::cluster::sim::{SimCluster, SimConfig};
+use kiln::cluster::{ApplyOptions, Cluster, DeleteOptions};
+use kiln::object::ObjectKey;
+use kiln::pipeline::{self, Input};
+use kiln::plan::{self, Action, Inventory};
+use kiln::simulate::Desired;
+use serde_json::json;
+use std::path::Path;
+
+/// A cluster to hold to the contract, and what keeps it alive.
+struct Target {
+    name: &'static str,
+    cluster: Box<dyn Cluster>,
+    _served: Option<Served>,
+}
+
+/// Every target, fresh. The simulators run their clocks fast so readiness takes milliseconds.
+fn targets(test: &str) -> Vec<Target> {
+    let mut out = vec![Target {
+        name: "simulator",
+        cluster: Box::new(SimCluster::new(SimConfig::default())),
+        _served: None,
+    }];
+    let server = ApiServer::new(
+        SimCluster::new(SimConfig::default()),
+        Clock::Wall { scale: 50.0 },
+    );
+    out.push(Target {
+        name: "client, in-process",
+        cluster: Box::new(KubeCluster::with_service(server, "in-process").expect("client")),
+        _served: None,
+    });
+    let dir = scratch(&format!("contract-{test}"));
+    let served = Served::start(&dir, &["--time-scale", "50"]);
+    out.push(Target {
+        name: "client, kiln sim serve over HTTP",
+        cluster: Box::new(KubeCluster::connect(Some(&served.kubeconfig), None).expect("connect")),
+        _served: Some(served),
+    });
+    match std::env::var_os("KILN_E2E_KUBECONFIG") {
+        Some(path) => out.push(Target {
+            name: "real cluster (KILN_E2E_KUBECONFIG)",
+            cluster: Box::new(
+                KubeCluster::connect(Some(Path::new(&path)), None)
+                    .expect("connect to the e2e cluster"),
+            ),
+            _served: None,
+        }),
+        None => eprintln!("contract {test}: real cluster skipped: KILN_E2E_KUBECONFIG is not set"),
+    }
+    out
+}
+
+/// A desired state from YAML, compiled as kiln compiles a directory.
+fn desired(dir: &Path, name: &str, yaml: &str) -> Desired {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).expect("mkdir");
+    std::fs::write(d.join("all.yaml"), yaml).expect("write");
+    let c = pipeline::compile(&Input::new(d)).expect("compile");
+    Desired::from_compiled(c, name)
+}
+
+fn settings() -> Settings {
+    Settings {
+        object_timeout: 60_000,
+        poll: 100,
+        ..Default::default()
+    }
+}
+
+/// Plans and applies a desired state; the plan's counts and the report's statuses.
+fn apply_state(c: &mut dyn Cluster, inv: &Inventory, d: &Desired) -> (String, String) {
+    let plan = plan::plan(c, &d.objects, &d.graph, inv, &d.held).expect("plan");
+    let counts = format!("{:?}", plan.counts());
+    let report = apply::apply(c, &plan, &settings()).expect("apply");
+    (counts, format!("{:?}", report.by_status()))
+}
+
+fn namespace(ns: &str) -> String {
+    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+}
+
+/// The inventory of a check: in `default`, which every cluster has (its namespace is created
+/// by the apply itself).
+fn inventory(ns: &str) -> Inventory {
+    Inventory::secret("default", &format!("kiln-{ns}"))
+}
+
+fn cleanup(c: &mut dyn Cluster, ns: &str) {
+    let _ = c.delete(&inventory(ns).key(), &DeleteOptions::default());
+    let _ = c.delete(
+        &ObjectKey {
+            group: String::new(),
+            kind: "Namespace".into(),
+            namespace: String::new(),
+            name: ns.into(),
+        },
+        &DeleteOptions::default(),
+    );
+}
+
+#[test]
+fn contract_crds_then_custom_resources_then_nothing_to_do() {
+    let dir = scratch("contract-crd-data");
+    let ns = "contract-crd";
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.contract.kiln.dev\nspec:\n  group: contract.kiln.dev\n  scope: Namespaced\n  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            properties:\n              size: {type: integer}\n";
+    let yaml = format!(
+        "{}---\n{crd}---\napiVersion: contract.kiln.dev/v1\nkind: Widget\nmetadata: {{name: w1, namespace: {ns}}}\nspec: {{size: 3}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{colour: blue}}\n",
+        namespace(ns)
+    );
+    let state = desired(&dir, "state", &yaml);
+    for mut t in targets("crd") {
+        let c = t.cluster.as_mut();
+        let inv = inventory(ns);
+        let (planned, statuses) = apply_state(c, &inv, &state);
+        assert_eq!(planned, "{Create: 4}", "{}", t.name);
+        assert_eq!(statuses, "{\"Current\": 4}", "{}", t.name);
+        // Applied again: nothing changes, nothing is written.
+        let again = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        assert_eq!(
+            format!("{:?}", again.counts()),
+            "{Unchanged: 4}",
+            "{}",
+            t.name
+        );
+        let w = c
+            .get(&ObjectKey {
+                group: "contract.kiln.dev".into(),
+                kind: "Widget".into(),
+                namespace: ns.into(),
+                name: "w1".into(),
+            })
+            .expect("get")
+            .expect("the Widget exists");
+        assert_eq!(w["spec"]["size"], 3, "{}", t.name);
+        // Managed fields read the same from every cluster.
+        assert_eq!(
+            w["metadata"]["managedFields"][0]["fields"],
+            json!([
+                ".metadata.labels.applyset.kubernetes.io/part-of",
+                ".spec.size"
+            ]),
+            "{}",
+            t.name
+        );
+        cleanup(c, ns);
+        let _ = c.delete(
+            &ObjectKey {
+                group: "apiextensions.k8s.io".into(),
+                kind: "CustomResourceDefinition".into(),
+                namespace: String::new(),
+                name: "widgets.contract.kiln.dev".into(),
+            },
+            &DeleteOptions::default(),
+        );
+    }
+}
+
+#[test]
+fn contract_conflicts_fail_unless_forced_and_dry_runs_change_nothing() {
+    let dir = scratch("contract-conflict-data");
+    let ns = "contract-conflict";
+    let yaml = format!(
+        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{colour: blue}}\n",
+        namespace(ns)
+    );
+    let state = desired(&dir, "state", &yaml);
+    for mut t in targets("conflict") {
+        let c = t.cluster.as_mut();
+        let inv = inventory(ns);
+        apply_state(c, &inv, &state);
+        let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": ns}, "data": {"colour": "red"}});
+        let by = |force: bool, dry_run: bool| ApplyOptions {
+            manager: "someone-else".into(),
+            force,
+            dry_run,
+        };
+        let e = c.apply(&theirs, &by(false, false)).expect_err("a conflict");
+        assert_eq!(e.code, 409, "{}", t.name);
+        assert_eq!(
+            e.message, "Apply failed with 1 conflict: conflict with \"kiln\": .data.colour",
+            "{}",
+            t.name
+        );
+        // A dry run answers as the write would, and stores nothing.
+        let dry = c.apply(&theirs, &by(true, true)).expect("a forced dry run");
+        assert_eq!(dry["data"]["colour"], "red", "{}", t.name);
+        let key = ObjectKey {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: ns.into(),
+            name: "settings".into(),
+        };
+        assert_eq!(
+            c.get(&key).expect("get").expect("exists")["data"]["colour"],
+            "blue",
+            "{}",
+            t.name
+        );
+        let new = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "never", "namespace": ns}, "data": {"a": "b"}});
+        c.apply(&new, &by(false, true)).expect("a dry-run create");
+        let never = ObjectKey {
+            name: "never".into(),
+            ..key.clone()
+        };
+        assert_eq!(c.get(&never).expect("get"), None, "{}", t.name);
+        // Forced, the other manager takes the field; kiln's next plan puts it back.
+        c.apply(&theirs, &by(true, false)).expect("forced");
+        let plan = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        let settings_change = plan
+            .changes()
+            .find(|ch| ch.key.name == "settings")
+            .expect("the ConfigMap is planned");
+        assert_eq!(settings_change.action, Action::Update, "{}", t.name);
+        cleanup(c, ns);
+    }
+}
+
+#[test]
+fn contract_prune_removes_what_the_next_state_lacks_and_immutable_fields_keep_the_servers_text() {
+    let dir = scratch("contract-prune-data");
+    let ns = "contract-prune";
+    let cm = |name: &str, extra: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {ns}}}\ndata: {{k: v}}\n{extra}"
+        )
+    };
+    let both = desired(
+        &dir,
+        "both",
+        &format!(
+            "{}{}{}",
+            namespace(ns),
+            cm("a", ""),
+            cm("frozen", "immutable: true\n")
+        ),
+    );
+    let one = desired(
+        &dir,
+        "one",
+        &format!("{}{}", namespace(ns), cm("frozen", "immutable: true\n")),
+    );
+    let changed = desired(
+        &dir,
+        "changed",
+        &format!(
+            "{}{}",
+            namespace(ns),
+            cm("frozen", "immutable: true\n").replace("k: v", "k: w")
+        ),
+    );
+    for mut t in targets("prune") {
+        let c = t.cluster.as_mut();
+        let inv = inventory(ns);
+        apply_state(c, &inv, &both);
+        let (planned, _) = apply_state(c, &inv, &one);
+        assert_eq!(planned, "{Unchanged: 2, Delete: 1}", "{}", t.name);
+        let a = ObjectKey {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: ns.into(),
+            name: "a".into(),
+        };
+        assert_eq!(c.get(&a).expect("get"), None, "{}: pruned", t.name);
+        // The server refuses the change with its own words; nothing is replaced unasked.
+        let plan =
+            plan::plan(c, &changed.objects, &changed.graph, &inv, &changed.held).expect("plan");
+        let report = apply::apply(c, &plan, &settings()).expect("apply");
+        let failed = report.failed();
+        assert_eq!(failed.len(), 1, "{}", t.name);
+        assert_eq!(
+            failed[0].error.as_deref(),
+            Some(
+                "The ConfigMap \"frozen\" is invalid: data: Forbidden: field is immutable when `immutable` is set"
+            ),
+            "{}",
+            t.name
+        );
+        cleanup(c, ns);
+    }
+}
