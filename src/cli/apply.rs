@@ -170,10 +170,10 @@ pub fn run(s: Settings) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if writes == 0 {
-        out("nothing to change\n");
-        return ExitCode::SUCCESS;
-    }
-    if !s.yes {
+        // Nothing to change, yet an earlier run may have been stopped before its objects were
+        // ready: look at readiness as an apply does (its server-side applies change nothing).
+        out("nothing to change; checking that every object is Current\n");
+    } else if !s.yes {
         if !std::io::stdin().is_terminal() {
             err(
                 "kiln apply: not asking on a non-terminal: pass --yes to apply without confirmation, or --dry-run to only plan\n",

@@ -110,3 +110,55 @@ fn apply_says_clearly_when_no_cluster_answers() {
         "{err}"
     );
 }
+
+#[test]
+fn apply_killed_half_way_converges_when_run_again() {
+    let dir = scratch("apply-killed");
+    let mut yaml = String::from("apiVersion: v1\nkind: Namespace\nmetadata: {name: big}\n");
+    for i in 0..150 {
+        yaml.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: big}}\ndata: {{n: '{i}'}}\n"
+        ));
+    }
+    for i in 0..5 {
+        yaml.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web-{i}, namespace: big}}\nspec:\n  selector: {{matchLabels: {{app: web-{i}}}}}\n  template:\n    metadata: {{labels: {{app: web-{i}}}}}\n    spec:\n      containers:\n      - {{name: web, image: 'nginx:1.27', envFrom: [{{configMapRef: {{name: cm-{i}}}}}]}}\n"
+        ));
+    }
+    write_files(&dir.join("app"), &[("all.yaml", &yaml)]);
+    // The wall clock as it is: the Deployments take seconds to become ready.
+    let served = Served::start(&dir, &[]);
+    let app = dir.join("app");
+    let args = [
+        "apply",
+        app.to_str().expect("utf-8"),
+        "--kubeconfig",
+        served.kubeconfig.to_str().expect("utf-8"),
+        "--yes",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kiln runs");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = child.try_wait().expect("status").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        killed,
+        "the first apply finished before it could be interrupted"
+    );
+    let (code, out, err) = kiln(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(", 156 Current in "), "{out}");
+    let (code, out, err) = kiln(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("156 unchanged"), "{out}");
+    assert!(
+        out.contains("nothing to change; checking that every object is Current"),
+        "{out}"
+    );
+    assert!(out.contains(", 156 Current in "), "{out}");
+}
