@@ -180,6 +180,9 @@ fn kubectl_replays_the_recorded_api_server_scenarios_identically() {
 /// resourceVersions, generated names) replaced.
 fn normalised(text: &str) -> String {
     let rules = [
+        // kubectl diff's temporary directories (before generated names: all digits may look
+        // like one).
+        (r"/tmp/(LIVE|MERGED)-\d+", "/tmp/$1-<n>"),
         (
             r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
             "<uid>",
@@ -190,7 +193,6 @@ fn normalised(text: &str) -> String {
         (r"-[bcdfghjklmnpqrstvwxz2456789]{5,10}\b", "-<gen>"),
         (r"(?m)(\s)\d+s(\s|$)", "$1<age>$2"),
         (r"127\.0\.0\.1:\d+", "<server>"),
-        (r"/tmp/(LIVE|MERGED)-\d+", "/tmp/$1-<n>"),
         (
             r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+ [+-]\d{4}",
             "<time>",

@@ -795,7 +795,7 @@ fn update(
     manager: &str,
     dry: bool,
 ) -> Response<Body> {
-    let mut object = match decode(body, content_type(headers).contains("yaml")) {
+    let object = match decode(body, content_type(headers).contains("yaml")) {
         Ok(v) => v,
         Err(e) => return bad_request(&format!("couldn't get version/kind; {e}")),
     };
@@ -803,6 +803,23 @@ fn update(
         let replicas = object.pointer("/spec/replicas").and_then(Value::as_i64);
         return set_scale(sim, r, &key(r, t, name), replicas, manager, dry);
     }
+    store(sim, r, t, name, sub, q, object, manager, dry)
+}
+
+/// The end of an update or a patch: the body checked against the path, its fields against
+/// the schema (`fieldValidation`), then stored as an Update by `manager`.
+#[allow(clippy::too_many_arguments)]
+fn store(
+    sim: &mut SimCluster,
+    r: &ServedResource,
+    t: &Target,
+    name: &str,
+    sub: Option<&str>,
+    q: &Query,
+    mut object: Value,
+    manager: &str,
+    dry: bool,
+) -> Response<Body> {
     if let Err(resp) = identify(&mut object, r, t, Some(name)) {
         return resp;
     }
@@ -981,22 +998,7 @@ fn patch(
         let replicas = patched.pointer("/spec/replicas").and_then(Value::as_i64);
         return set_scale(sim, r, &k, replicas, manager, dry);
     }
-    let mut patched = patched;
-    if let Err(resp) = identify(&mut patched, r, t, Some(name)) {
-        return resp;
-    }
-    let mode = match field_validation(q) {
-        Ok(m) => m,
-        Err(resp) => return resp,
-    };
-    let warnings = match validate_fields(sim, r, &mut patched, mode) {
-        Ok(w) => w,
-        Err(resp) => return resp,
-    };
-    match sim.update(patched, manager, sub.unwrap_or(""), dry) {
-        Ok(v) => with_warnings(json_response(StatusCode::OK, &shown(v, r)), &warnings),
-        Err(e) => error(&e, &r.group),
-    }
+    store(sim, r, t, name, sub, q, patched, manager, dry)
 }
 
 /// The `autoscaling/v1` Scale of an object.

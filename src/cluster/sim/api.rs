@@ -468,7 +468,11 @@ impl SimCluster {
 
     /// Refuses a write into a namespace that does not exist, or a new object in one that is
     /// terminating.
-    fn check_namespace(&self, resource: &Resource, key: &ObjectKey) -> Result<(), ApiError> {
+    pub(crate) fn check_namespace(
+        &self,
+        resource: &Resource,
+        key: &ObjectKey,
+    ) -> Result<(), ApiError> {
         if !resource.namespaced {
             return Ok(());
         }
@@ -486,7 +490,7 @@ impl SimCluster {
     }
 
     /// The resource and key of an object in a request.
-    fn request_target(
+    pub(crate) fn request_target(
         &self,
         object: &mut Value,
     ) -> Result<(String, Resource, ObjectKey), ApiError> {

@@ -1116,50 +1116,16 @@ impl Cluster for SimCluster {
     }
 
     fn apply(&mut self, object: &Value, options: &ApplyOptions) -> Result<Value, ApiError> {
-        let api = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let kind = object
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let (group, version) = split_api(&api);
-        let resource = self.served(group, version, &kind)?;
-        let mut key = key_of(object);
         let mut config = object.clone();
-        if resource.namespaced && key.namespace.is_empty() {
-            key.namespace = "default".into();
-            meta_mut(&mut config).insert("namespace".into(), json!("default"));
-        }
-        if !resource.namespaced && !key.namespace.is_empty() {
-            key.namespace.clear();
-            meta_mut(&mut config).remove("namespace");
-        }
+        let (api, resource, key) = self.request_target(&mut config)?;
+        let kind = resource.kind.clone();
+        let (group, version) = split_api(&api);
         if key.name.is_empty() {
             return Err(ApiError::invalid(format!(
                 "The {kind} \"\" is invalid: metadata.name: Required value: name or generateName is required"
             )));
         }
-        if resource.namespaced {
-            match self.namespace_state(&key.namespace) {
-                None => {
-                    return Err(ApiError::not_found(format!(
-                        "namespaces \"{}\" not found",
-                        key.namespace
-                    )));
-                }
-                Some(false) if !self.store.contains_key(&key) => {
-                    return Err(ApiError::forbidden(format!(
-                        "{} \"{}\" is forbidden: unable to create new content in namespace {} because it is being terminated",
-                        resource.plural, key.name, key.namespace
-                    )));
-                }
-                _ => {}
-            }
-        }
+        self.check_namespace(&resource, &key)?;
         // Faults hit writes; a dry run stores nothing and is not one.
         if !options.dry_run
             && let Some(e) = self.take_write_fault(&key)
