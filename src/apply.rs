@@ -362,7 +362,7 @@ pub fn apply(
                 && forced(desired)
                 && (e.message.contains("field is immutable") || e.message.contains("Forbidden"))
             {
-                replaced = Some(e.message.clone());
+                replaced = Some(plan::mask_secret_values(&e.message, desired));
                 result = replace(cluster, settings, &c.key, desired, &options);
             }
             match result {
@@ -385,7 +385,11 @@ pub fn apply(
                 }
                 Err(e) => {
                     bad.insert(c.object.clone());
-                    outcomes.insert(c.key.clone(), Outcome::of(c, Some(e.to_string())));
+                    let shown = match &c.desired {
+                        Some(d) => plan::mask_secret_values(&e.to_string(), d),
+                        None => e.to_string(),
+                    };
+                    outcomes.insert(c.key.clone(), Outcome::of(c, Some(shown)));
                 }
             }
         }

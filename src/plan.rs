@@ -149,6 +149,62 @@ fn is_secret(key: &ObjectKey) -> bool {
     key.group.is_empty() && key.kind == "Secret"
 }
 
+/// Decodes standard base64 (Secret `data`), `None` when it is not.
+fn unbase64(s: &str) -> Option<String> {
+    let mut bits: u32 = 0;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A message from the API server about `object` with the values of a Secret taken out: the
+/// server may quote the object it refuses, and Secret values never reach a report.
+pub fn mask_secret_values(message: &str, object: &Value) -> String {
+    if object.get("kind").and_then(Value::as_str) != Some("Secret") {
+        return message.to_string();
+    }
+    let mut values: Vec<String> = Vec::new();
+    for field in ["data", "stringData"] {
+        for v in object
+            .get(field)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(Value::as_str)
+        {
+            values.push(v.to_string());
+            if field == "data"
+                && let Some(plain) = unbase64(v)
+            {
+                values.push(plain);
+            }
+        }
+    }
+    // Longest first, so that a value containing another is taken whole.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = message.to_string();
+    for v in values.iter().filter(|v| v.len() >= 3) {
+        out = out.replace(v.as_str(), "<secret>");
+    }
+    out
+}
+
 fn hash(v: &Value) -> String {
     let d = Sha256::digest(v.to_string().as_bytes());
     format!(
@@ -605,7 +661,7 @@ pub fn plan(
                         Action::Create
                     },
                     Vec::new(),
-                    Some(e.to_string()),
+                    Some(mask_secret_values(&e.to_string(), &want)),
                 ),
                 (None, Ok(_)) => (Action::Create, Vec::new(), None),
                 (Some(l), Ok(next)) => {
@@ -814,4 +870,23 @@ pub fn render_text(plan: &Plan) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_values_are_taken_out_of_server_messages() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "s3cr3t-token"}});
+        let message = "The Secret \"db\" is invalid: data[password]: Invalid value: \"hunter2\" (aHVudGVyMg==); stringData[token]: s3cr3t-token";
+        assert_eq!(
+            mask_secret_values(message, &secret),
+            "The Secret \"db\" is invalid: data[password]: Invalid value: \"<secret>\" (<secret>); stringData[token]: <secret>"
+        );
+        let cm = json!({"kind": "ConfigMap", "data": {"a": "hunter2"}});
+        assert_eq!(mask_secret_values("hunter2", &cm), "hunter2");
+    }
 }
