@@ -294,3 +294,133 @@ fn contract_prune_removes_what_the_next_state_lacks_and_immutable_fields_keep_th
         cleanup(c, ns);
     }
 }
+
+/// A cluster whose writes stop after `left` of them (a killed process, a lost connection):
+/// every later write fails.
+struct Interrupted<'a> {
+    inner: &'a mut dyn Cluster,
+    left: usize,
+}
+
+impl Interrupted<'_> {
+    fn write_allowed(&mut self, dry_run: bool) -> Result<(), kiln::cluster::ApiError> {
+        if dry_run {
+            return Ok(());
+        }
+        if self.left == 0 {
+            return Err(kiln::cluster::ApiError::new(
+                0,
+                "Interrupted",
+                "the connection was lost",
+            ));
+        }
+        self.left -= 1;
+        Ok(())
+    }
+}
+
+impl Cluster for Interrupted<'_> {
+    fn resource(&mut self, api_version: &str, kind: &str) -> Option<kiln::cluster::Resource> {
+        self.inner.resource(api_version, kind)
+    }
+    fn get(
+        &mut self,
+        key: &ObjectKey,
+    ) -> Result<Option<serde_json::Value>, kiln::cluster::ApiError> {
+        self.inner.get(key)
+    }
+    fn list(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<serde_json::Value>, kiln::cluster::ApiError> {
+        self.inner.list(api_version, kind, namespace, selector)
+    }
+    fn apply(
+        &mut self,
+        object: &serde_json::Value,
+        options: &ApplyOptions,
+    ) -> Result<serde_json::Value, kiln::cluster::ApiError> {
+        self.write_allowed(options.dry_run)?;
+        self.inner.apply(object, options)
+    }
+    fn delete(
+        &mut self,
+        key: &ObjectKey,
+        options: &DeleteOptions,
+    ) -> Result<bool, kiln::cluster::ApiError> {
+        self.write_allowed(options.dry_run)?;
+        self.inner.delete(key, options)
+    }
+    fn now(&mut self) -> kiln::cluster::Millis {
+        self.inner.now()
+    }
+    fn sleep(&mut self, millis: kiln::cluster::Millis) {
+        self.inner.sleep(millis)
+    }
+}
+
+#[test]
+fn contract_an_apply_interrupted_after_any_write_converges_when_run_again() {
+    let dir = scratch("contract-interrupt-data");
+    let state = |ns: &str, second: bool| {
+        let mut yaml = namespace(ns);
+        let cms: &[(&str, &str)] = if second {
+            &[("a", "2"), ("b", "2"), ("c", "new")]
+        } else {
+            &[("a", "1"), ("b", "1"), ("gone", "1")]
+        };
+        for (name, v) in cms {
+            yaml.push_str(&format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {ns}}}\ndata: {{v: '{v}'}}\n"
+            ));
+        }
+        let image = if second { "nginx:1.28" } else { "nginx:1.27" };
+        yaml.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - {{name: web, image: '{image}', envFrom: [{{configMapRef: {{name: a}}}}]}}\n"
+        ));
+        desired(&dir, &format!("{ns}-{second}"), &yaml)
+    };
+    for mut t in targets("interrupt") {
+        let c = t.cluster.as_mut();
+        // Writes of the second apply: parent, 5 objects, 1 prune, parent again; past that
+        // nothing is left to interrupt.
+        for n in 0..9 {
+            let ns = format!("contract-int-{n}");
+            let inv = inventory(&ns);
+            let (first, second) = (state(&ns, false), state(&ns, true));
+            apply_state(c, &inv, &first);
+            {
+                let mut cut = Interrupted { inner: c, left: n };
+                let plan = plan::plan(&mut cut, &second.objects, &second.graph, &inv, &second.held)
+                    .expect("plan");
+                let _ = apply::apply(&mut cut, &plan, &settings());
+            }
+            let (_, statuses) = apply_state(c, &inv, &second);
+            assert_eq!(statuses, "{\"Current\": 5}", "{} after {n} writes", t.name);
+            let again =
+                plan::plan(c, &second.objects, &second.graph, &inv, &second.held).expect("plan");
+            assert_eq!(
+                format!("{:?}", again.counts()),
+                "{Unchanged: 5}",
+                "{} after {n} writes",
+                t.name
+            );
+            let gone = ObjectKey {
+                group: String::new(),
+                kind: "ConfigMap".into(),
+                namespace: ns.clone(),
+                name: "gone".into(),
+            };
+            assert_eq!(
+                c.get(&gone).expect("get"),
+                None,
+                "{} after {n} writes: pruned",
+                t.name
+            );
+            cleanup(c, &ns);
+        }
+    }
+}
