@@ -24,6 +24,8 @@ mod progress;
 #[cfg(feature = "serve")]
 mod serve;
 mod sim;
+#[cfg(feature = "kube")]
+mod status;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -71,9 +73,13 @@ enum Command {
     Test(test::Args),
     /// Apply PATH to a cluster: plan against the live state, confirm, apply in dependency
     /// order with readiness gates, prune kiln's inventory. Half-built: no saved plans, drift,
-    /// rollback, status or delete commands, progress display or parallel writes yet.
+    /// rollback or delete commands, progress display or parallel writes yet.
     #[cfg(feature = "kube")]
     Apply(Box<apply::Args>),
+    /// What kiln's inventory owns on a cluster, and each object's kstatus (exit 0 when all
+    /// are Current).
+    #[cfg(feature = "kube")]
+    Status(status::Args),
     /// Print the catalogue entry of a diagnostic code (or every code with --list).
     Explain(explain::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
@@ -126,6 +132,8 @@ where
         Command::Test(a) => test::settings(a).map(test::run),
         #[cfg(feature = "kube")]
         Command::Apply(a) => apply::settings(*a).map(apply::run),
+        #[cfg(feature = "kube")]
+        Command::Status(a) => status::settings(a).map(status::run),
         Command::Explain(a) => explain::settings(a).map(explain::run),
         Command::Completion(a) => Ok(completion::run(a)),
     };

@@ -46,6 +46,14 @@ fn apply_plans_confirms_applies_and_then_has_nothing_to_do() {
         vec!["apply", "APP", "--kubeconfig", "KC"],
         vec!["apply", "APP", "--kubeconfig", "KC", "--yes"],
         vec!["apply", "APP", "--kubeconfig", "KC", "--yes"],
+        vec!["status", "--kubeconfig", "KC"],
+        vec![
+            "status",
+            "--kubeconfig",
+            "KC",
+            "--inventory",
+            "default/other",
+        ],
     ] {
         let real: Vec<&str> = args
             .iter()
