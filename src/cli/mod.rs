@@ -18,6 +18,8 @@ mod build;
 mod check;
 mod completion;
 mod config;
+#[cfg(feature = "kube")]
+mod delete;
 mod explain;
 mod graph;
 mod progress;
@@ -73,13 +75,17 @@ enum Command {
     Test(test::Args),
     /// Apply PATH to a cluster: plan against the live state, confirm, apply in dependency
     /// order with readiness gates, prune kiln's inventory. Half-built: no saved plans, drift,
-    /// rollback or delete commands, progress display or parallel writes yet.
+    /// or rollback commands, progress display or parallel writes yet.
     #[cfg(feature = "kube")]
     Apply(Box<apply::Args>),
     /// What kiln's inventory owns on a cluster, and each object's kstatus (exit 0 when all
     /// are Current).
     #[cfg(feature = "kube")]
     Status(status::Args),
+    /// Delete everything kiln's inventory owns on a cluster, dependents first, then the
+    /// inventory itself.
+    #[cfg(feature = "kube")]
+    Delete(delete::Args),
     /// Print the catalogue entry of a diagnostic code (or every code with --list).
     Explain(explain::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
@@ -134,6 +140,8 @@ where
         Command::Apply(a) => apply::settings(*a).map(apply::run),
         #[cfg(feature = "kube")]
         Command::Status(a) => status::settings(a).map(status::run),
+        #[cfg(feature = "kube")]
+        Command::Delete(a) => delete::settings(a).map(delete::run),
         Command::Explain(a) => explain::settings(a).map(explain::run),
         Command::Completion(a) => Ok(completion::run(a)),
     };

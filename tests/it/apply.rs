@@ -54,6 +54,10 @@ fn apply_plans_confirms_applies_and_then_has_nothing_to_do() {
             "--inventory",
             "default/other",
         ],
+        vec!["delete", "--kubeconfig", "KC", "--dry-run"],
+        vec!["delete", "--kubeconfig", "KC", "--yes"],
+        vec!["status", "--kubeconfig", "KC"],
+        vec!["delete", "--kubeconfig", "KC", "--yes"],
     ] {
         let real: Vec<&str> = args
             .iter()

@@ -1,0 +1,161 @@
+//! `kiln delete`: remove everything kiln's inventory owns on a cluster, dependents first (the
+//! prune of an empty desired state, through the same plan and apply engine), then the
+//! inventory's parent. Shown and confirmed first, as `kiln apply` does.
+
+use super::{Failure, err, out};
+use crate::cluster::kube::KubeCluster;
+use crate::cluster::{Cluster, DeleteOptions};
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The kubeconfig to use (default: `KUBECONFIG`, then `~/.kube/config`, then the
+    /// in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// The ApplySet parent Secret that records what kiln applied.
+    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "default/kiln")]
+    inventory: String,
+    /// Show what would be deleted and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Delete without asking (for CI).
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+pub struct Settings {
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    inventory: crate::plan::Inventory,
+    dry_run: bool,
+    yes: bool,
+}
+
+pub fn settings(a: Args) -> Result<Settings, Failure> {
+    let (ns, name) = a
+        .inventory
+        .split_once('/')
+        .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| format!("--inventory `{}`: write NAMESPACE/NAME", a.inventory))?;
+    Ok(Settings {
+        kubeconfig: a.kubeconfig,
+        context: a.context,
+        inventory: crate::plan::Inventory::secret(ns, name),
+        dry_run: a.dry_run,
+        yes: a.yes,
+    })
+}
+
+pub fn run(s: Settings) -> ExitCode {
+    let mut cluster = match KubeCluster::connect(s.kubeconfig.as_deref(), s.context.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            err(&format!("kiln delete: {e}\n"));
+            return ExitCode::from(2);
+        }
+    };
+    match cluster.get(&s.inventory.key()) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            err(&format!(
+                "kiln delete: no inventory {}/{} on {} ({}): nothing to delete\n",
+                s.inventory.namespace, s.inventory.name, cluster.context, cluster.server
+            ));
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            err(&format!(
+                "kiln delete: the cluster at {} answered: {e}\n",
+                cluster.server
+            ));
+            return ExitCode::from(2);
+        }
+    }
+    let empty = crate::graph::DependencyGraph::default();
+    let plan = match crate::plan::plan(&mut cluster, &[], &empty, &s.inventory, &Default::default())
+    {
+        Ok(p) => p,
+        Err(e) => {
+            err(&format!(
+                "kiln delete: the cluster at {} refused the plan: {e}\n",
+                cluster.server
+            ));
+            return ExitCode::from(1);
+        }
+    };
+    out(&format!(
+        "cluster: {} ({})\n{}",
+        cluster.context,
+        cluster.server,
+        crate::plan::render_text(&plan)
+    ));
+    if s.dry_run {
+        out("dry run: nothing changed\n");
+        return ExitCode::SUCCESS;
+    }
+    if !s.yes {
+        if !std::io::stdin().is_terminal() {
+            err(
+                "kiln delete: not asking on a non-terminal: pass --yes to delete without confirmation, or --dry-run to only look\n",
+            );
+            return ExitCode::from(2);
+        }
+        err(&format!(
+            "delete everything inventory {}/{} owns on {} ({})? [y/N] ",
+            s.inventory.namespace, s.inventory.name, cluster.context, cluster.server
+        ));
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            err("kiln delete: nothing deleted\n");
+            return ExitCode::from(1);
+        }
+    }
+    let report = match crate::apply::apply(&mut cluster, &plan, &crate::apply::Settings::default())
+    {
+        Ok(r) => r,
+        Err(e) => {
+            err(&format!("kiln delete: {e}\n"));
+            return ExitCode::from(1);
+        }
+    };
+    let kept: Vec<&crate::apply::Pruned> = report.pruned.iter().filter(|p| !p.gone).collect();
+    let mut text = format!(
+        "deleted {} object{}, dependents first\n",
+        report.pruned.len() - kept.len(),
+        if report.pruned.len() - kept.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    for p in &kept {
+        text.push_str(&format!(
+            "  still there: {} (held by a finalizer?)\n",
+            p.object
+        ));
+    }
+    // The parent goes last, and only when everything it listed is gone: otherwise a later
+    // run must still find what it owns.
+    if kept.is_empty() {
+        match cluster.delete(&s.inventory.key(), &DeleteOptions::default()) {
+            Ok(_) => text.push_str(&format!(
+                "deleted the inventory {}/{}\n",
+                s.inventory.namespace, s.inventory.name
+            )),
+            Err(e) => {
+                out(&text);
+                err(&format!("kiln delete: the inventory's parent: {e}\n"));
+                return ExitCode::from(1);
+            }
+        }
+    }
+    out(&text);
+    super::exit_for(kept.len())
+}
