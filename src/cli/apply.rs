@@ -9,14 +9,14 @@
 //! no parallel writes within a wave (`--concurrency`), no take-over of client-side-applied
 //! fields.
 
-use super::args::{self, InputArgs, ReportArgs, ReportSettings, Target};
+use super::args::{
+    self, ClusterArgs, ClusterSettings, InputArgs, ReportArgs, ReportSettings, Target,
+};
 use super::progress::Progress;
 use super::{Failure, err, out};
-use crate::cluster::kube::KubeCluster;
 use crate::diag::render;
 use crate::simulate::Desired;
 use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -25,13 +25,8 @@ pub struct Args {
     input: InputArgs,
     #[command(flatten)]
     report: ReportArgs,
-    /// The kubeconfig to use (default: `KUBECONFIG`, then `~/.kube/config`, then the
-    /// in-cluster service account).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    context: Option<String>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Show the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -41,9 +36,6 @@ pub struct Args {
     /// How long one object may take to become Current (as Flux's `timeout`).
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     timeout: String,
-    /// The ApplySet parent Secret that records what kiln applied.
-    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "default/kiln")]
-    inventory: String,
     /// Never delete what the inventory has and the input lacks.
     #[arg(long)]
     no_prune: bool,
@@ -52,12 +44,10 @@ pub struct Args {
 pub struct Settings {
     target: Target,
     report: ReportSettings,
-    kubeconfig: Option<PathBuf>,
-    context: Option<String>,
+    cluster: ClusterSettings,
     dry_run: bool,
     yes: bool,
     apply: crate::apply::Settings,
-    inventory: crate::plan::Inventory,
 }
 
 pub fn settings(a: Args) -> Result<Settings, Failure> {
@@ -73,16 +63,10 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
     }
     let timeout =
         crate::simulate::parse_duration(&a.timeout).map_err(|e| format!("--timeout: {e}"))?;
-    let (ns, name) = a
-        .inventory
-        .split_once('/')
-        .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
-        .ok_or_else(|| format!("--inventory `{}`: write NAMESPACE/NAME", a.inventory))?;
     Ok(Settings {
         target: targets.remove(0),
         report,
-        kubeconfig: a.kubeconfig,
-        context: a.context,
+        cluster: a.cluster.settings()?,
         dry_run: a.dry_run,
         yes: a.yes,
         apply: crate::apply::Settings {
@@ -90,7 +74,6 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
             prune: !a.no_prune,
             ..Default::default()
         },
-        inventory: crate::plan::Inventory::secret(ns, name),
     })
 }
 
@@ -122,7 +105,7 @@ pub fn run(s: Settings) -> ExitCode {
         ));
         return ExitCode::from(1);
     }
-    let mut cluster = match KubeCluster::connect(s.kubeconfig.as_deref(), s.context.as_deref()) {
+    let mut cluster = match s.cluster.connect() {
         Ok(c) => c,
         Err(e) => {
             err(&format!("kiln apply: {e}\n"));
@@ -134,7 +117,7 @@ pub fn run(s: Settings) -> ExitCode {
         &mut cluster,
         &desired.objects,
         &desired.graph,
-        &s.inventory,
+        &s.cluster.inventory,
         &desired.held,
     ) {
         Ok(p) => p,

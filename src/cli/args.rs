@@ -94,6 +94,58 @@ pub enum UnitsArg {
     Directory,
 }
 
+/// Which cluster, and which of kiln's inventories on it (`apply`, `status`, `delete`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// The kubeconfig to use (default: `KUBECONFIG`, then `~/.kube/config`, then the
+    /// in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The ApplySet parent Secret that records what kiln applied.
+    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "default/kiln")]
+    pub inventory: String,
+}
+
+/// [`ClusterArgs`] checked: where to connect, and the inventory.
+pub struct ClusterSettings {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub inventory: crate::plan::Inventory,
+}
+
+impl ClusterArgs {
+    pub fn settings(&self) -> Result<ClusterSettings, String> {
+        Ok(ClusterSettings {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            inventory: inventory(&self.inventory)?,
+        })
+    }
+}
+
+impl ClusterSettings {
+    /// Connects, or says why not (a line for `kiln COMMAND: ...`).
+    #[cfg(feature = "kube")]
+    pub fn connect(&self) -> Result<crate::cluster::kube::KubeCluster, String> {
+        crate::cluster::kube::KubeCluster::connect(
+            self.kubeconfig.as_deref(),
+            self.context.as_deref(),
+        )
+    }
+}
+
+/// `--inventory NAMESPACE/NAME`.
+pub fn inventory(text: &str) -> Result<crate::plan::Inventory, String> {
+    let (ns, name) = text
+        .split_once('/')
+        .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| format!("--inventory `{text}`: write NAMESPACE/NAME"))?;
+    Ok(crate::plan::Inventory::secret(ns, name))
+}
+
 /// How to report (every command that prints diagnostics).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReportArgs {

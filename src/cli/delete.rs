@@ -2,25 +2,16 @@
 //! prune of an empty desired state, through the same plan and apply engine), then the
 //! inventory's parent. Shown and confirmed first, as `kiln apply` does.
 
+use super::args::{ClusterArgs, ClusterSettings};
 use super::{Failure, err, out};
-use crate::cluster::kube::KubeCluster;
 use crate::cluster::{Cluster, DeleteOptions};
 use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The kubeconfig to use (default: `KUBECONFIG`, then `~/.kube/config`, then the
-    /// in-cluster service account).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    context: Option<String>,
-    /// The ApplySet parent Secret that records what kiln applied.
-    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "default/kiln")]
-    inventory: String,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Show what would be deleted and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -30,42 +21,34 @@ pub struct Args {
 }
 
 pub struct Settings {
-    kubeconfig: Option<PathBuf>,
-    context: Option<String>,
-    inventory: crate::plan::Inventory,
+    cluster: ClusterSettings,
     dry_run: bool,
     yes: bool,
 }
 
 pub fn settings(a: Args) -> Result<Settings, Failure> {
-    let (ns, name) = a
-        .inventory
-        .split_once('/')
-        .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
-        .ok_or_else(|| format!("--inventory `{}`: write NAMESPACE/NAME", a.inventory))?;
     Ok(Settings {
-        kubeconfig: a.kubeconfig,
-        context: a.context,
-        inventory: crate::plan::Inventory::secret(ns, name),
+        cluster: a.cluster.settings()?,
         dry_run: a.dry_run,
         yes: a.yes,
     })
 }
 
 pub fn run(s: Settings) -> ExitCode {
-    let mut cluster = match KubeCluster::connect(s.kubeconfig.as_deref(), s.context.as_deref()) {
+    let inventory = &s.cluster.inventory;
+    let mut cluster = match s.cluster.connect() {
         Ok(c) => c,
         Err(e) => {
             err(&format!("kiln delete: {e}\n"));
             return ExitCode::from(2);
         }
     };
-    match cluster.get(&s.inventory.key()) {
+    match cluster.get(&inventory.key()) {
         Ok(Some(_)) => {}
         Ok(None) => {
             err(&format!(
                 "kiln delete: no inventory {}/{} on {} ({}): nothing to delete\n",
-                s.inventory.namespace, s.inventory.name, cluster.context, cluster.server
+                inventory.namespace, inventory.name, cluster.context, cluster.server
             ));
             return ExitCode::from(1);
         }
@@ -78,8 +61,7 @@ pub fn run(s: Settings) -> ExitCode {
         }
     }
     let empty = crate::graph::DependencyGraph::default();
-    let plan = match crate::plan::plan(&mut cluster, &[], &empty, &s.inventory, &Default::default())
-    {
+    let plan = match crate::plan::plan(&mut cluster, &[], &empty, inventory, &Default::default()) {
         Ok(p) => p,
         Err(e) => {
             err(&format!(
@@ -108,7 +90,7 @@ pub fn run(s: Settings) -> ExitCode {
         }
         err(&format!(
             "delete everything inventory {}/{} owns on {} ({})? [y/N] ",
-            s.inventory.namespace, s.inventory.name, cluster.context, cluster.server
+            inventory.namespace, inventory.name, cluster.context, cluster.server
         ));
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -144,10 +126,10 @@ pub fn run(s: Settings) -> ExitCode {
     // The parent goes last, and only when everything it listed is gone: otherwise a later
     // run must still find what it owns.
     if kept.is_empty() {
-        match cluster.delete(&s.inventory.key(), &DeleteOptions::default()) {
+        match cluster.delete(&inventory.key(), &DeleteOptions::default()) {
             Ok(_) => text.push_str(&format!(
                 "deleted the inventory {}/{}\n",
-                s.inventory.namespace, s.inventory.name
+                inventory.namespace, inventory.name
             )),
             Err(e) => {
                 out(&text);

@@ -1,25 +1,16 @@
 //! `kiln status`: what kiln's inventory owns on a cluster and where each object stands by
 //! kstatus' rules, as the apply engine reads readiness. Exit 0 when every member is Current.
 
+use super::args::{ClusterArgs, ClusterSettings};
 use super::{Failure, err, out};
 use crate::cluster::Cluster;
-use crate::cluster::kube::KubeCluster;
 use clap::ValueEnum;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The kubeconfig to use (default: `KUBECONFIG`, then `~/.kube/config`, then the
-    /// in-cluster service account).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    context: Option<String>,
-    /// The ApplySet parent Secret that records what kiln applied.
-    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "default/kiln")]
-    inventory: String,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Human, alias = "format")]
     output: Format,
@@ -33,35 +24,27 @@ pub enum Format {
 }
 
 pub struct Settings {
-    kubeconfig: Option<PathBuf>,
-    context: Option<String>,
-    inventory: crate::plan::Inventory,
+    cluster: ClusterSettings,
     format: Format,
 }
 
 pub fn settings(a: Args) -> Result<Settings, Failure> {
-    let (ns, name) = a
-        .inventory
-        .split_once('/')
-        .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
-        .ok_or_else(|| format!("--inventory `{}`: write NAMESPACE/NAME", a.inventory))?;
     Ok(Settings {
-        kubeconfig: a.kubeconfig,
-        context: a.context,
-        inventory: crate::plan::Inventory::secret(ns, name),
+        cluster: a.cluster.settings()?,
         format: a.output,
     })
 }
 
 pub fn run(s: Settings) -> ExitCode {
-    let mut cluster = match KubeCluster::connect(s.kubeconfig.as_deref(), s.context.as_deref()) {
+    let inventory = &s.cluster.inventory;
+    let mut cluster = match s.cluster.connect() {
         Ok(c) => c,
         Err(e) => {
             err(&format!("kiln status: {e}\n"));
             return ExitCode::from(2);
         }
     };
-    let parent = match cluster.get(&s.inventory.key()) {
+    let parent = match cluster.get(&inventory.key()) {
         Ok(p) => p,
         Err(e) => {
             err(&format!(
@@ -74,11 +57,11 @@ pub fn run(s: Settings) -> ExitCode {
     if parent.is_none() {
         err(&format!(
             "kiln status: no inventory {}/{} on {} ({}): kiln has applied nothing there with this inventory\n",
-            s.inventory.namespace, s.inventory.name, cluster.context, cluster.server
+            inventory.namespace, inventory.name, cluster.context, cluster.server
         ));
         return ExitCode::from(1);
     }
-    let members = match crate::plan::members(&mut cluster, &s.inventory) {
+    let members = match crate::plan::members(&mut cluster, inventory) {
         Ok(m) => m,
         Err(e) => {
             err(&format!("kiln status: {e}\n"));
@@ -101,7 +84,7 @@ pub fn run(s: Settings) -> ExitCode {
     match s.format {
         Format::Json => {
             let v = serde_json::json!({
-                "inventory": format!("{}/{}", s.inventory.namespace, s.inventory.name),
+                "inventory": format!("{}/{}", inventory.namespace, inventory.name),
                 "objects": rows.iter().map(|(o, r)| serde_json::json!({"object": o, "status": r.status, "message": r.message})).collect::<Vec<_>>(),
                 "notCurrent": not_current,
             });
@@ -114,8 +97,8 @@ pub fn run(s: Settings) -> ExitCode {
             let width = rows.iter().map(|(o, _)| o.len()).max().unwrap_or(6).max(6);
             let mut t = format!(
                 "inventory {}/{} on {} ({}): {} object{}, {} not Current\n",
-                s.inventory.namespace,
-                s.inventory.name,
+                inventory.namespace,
+                inventory.name,
                 cluster.context,
                 cluster.server,
                 rows.len(),

@@ -28,7 +28,7 @@ pub struct ObjectRef {
 }
 
 /// The short names built-in and common custom kinds are served with (`kubectl api-resources`).
-const SHORT_NAMES: &[(&str, &str, &[&str])] = &[
+pub(crate) const SHORT_NAMES: &[(&str, &str, &[&str])] = &[
     ("", "ComponentStatus", &["cs"]),
     ("", "ConfigMap", &["cm"]),
     ("", "Endpoints", &["ep"]),

@@ -58,42 +58,6 @@ fn qualified(plural: &str, group: &str) -> String {
     }
 }
 
-/// kubectl's short names for the built-in kinds, as the API server lists them.
-const SHORT_NAMES: &[(&str, &str, &[&str])] = &[
-    ("", "ConfigMap", &["cm"]),
-    ("", "Endpoints", &["ep"]),
-    ("", "Event", &["ev"]),
-    ("", "LimitRange", &["limits"]),
-    ("", "Namespace", &["ns"]),
-    ("", "Node", &["no"]),
-    ("", "PersistentVolumeClaim", &["pvc"]),
-    ("", "PersistentVolume", &["pv"]),
-    ("", "Pod", &["po"]),
-    ("", "ReplicationController", &["rc"]),
-    ("", "ResourceQuota", &["quota"]),
-    ("", "ServiceAccount", &["sa"]),
-    ("", "Service", &["svc"]),
-    ("", "ComponentStatus", &["cs"]),
-    (
-        "apiextensions.k8s.io",
-        "CustomResourceDefinition",
-        &["crd", "crds"],
-    ),
-    ("apps", "DaemonSet", &["ds"]),
-    ("apps", "Deployment", &["deploy"]),
-    ("apps", "ReplicaSet", &["rs"]),
-    ("apps", "StatefulSet", &["sts"]),
-    ("autoscaling", "HorizontalPodAutoscaler", &["hpa"]),
-    ("batch", "CronJob", &["cj"]),
-    ("certificates.k8s.io", "CertificateSigningRequest", &["csr"]),
-    ("events.k8s.io", "Event", &["ev"]),
-    ("networking.k8s.io", "Ingress", &["ing"]),
-    ("networking.k8s.io", "NetworkPolicy", &["netpol"]),
-    ("policy", "PodDisruptionBudget", &["pdb"]),
-    ("scheduling.k8s.io", "PriorityClass", &["pc"]),
-    ("storage.k8s.io", "StorageClass", &["sc"]),
-];
-
 /// The kinds `kubectl get all` lists.
 const CATEGORY_ALL: &[(&str, &str)] = &[
     ("", "Pod"),
@@ -375,7 +339,8 @@ impl SimCluster {
     pub fn served_resources(&self) -> Vec<ServedResource> {
         let mut out = Vec::new();
         for r in self.catalog.resources().iter().filter(|r| !r.custom) {
-            let short = SHORT_NAMES
+            // Built-in kinds only reach here: the table's CRD entries never match.
+            let short = crate::object::reference::SHORT_NAMES
                 .iter()
                 .find(|(g, k, _)| *g == r.group && *k == r.kind)
                 .map(|(_, _, s)| s.iter().map(|s| s.to_string()).collect())
