@@ -16,7 +16,7 @@ use super::progress::Progress;
 use super::{Failure, err, out};
 use crate::diag::render;
 use crate::simulate::Desired;
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -157,23 +157,14 @@ pub fn run(s: Settings) -> ExitCode {
         // ready: look at readiness as an apply does (its server-side applies change nothing).
         out("nothing to change; checking that every object is Current\n");
     } else if !s.yes {
-        if !std::io::stdin().is_terminal() {
-            err(
-                "kiln apply: not asking on a non-terminal: pass --yes to apply without confirmation, or --dry-run to only plan\n",
-            );
-            return ExitCode::from(2);
-        }
-        err(&format!(
-            "apply {writes} change{} to {} ({})? [y/N] ",
+        let question = format!(
+            "apply {writes} change{} to {} ({})",
             if writes == 1 { "" } else { "s" },
             cluster.context,
             cluster.server
-        ));
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            err("kiln apply: nothing applied\n");
-            return ExitCode::from(1);
+        );
+        if let Err(code) = args::confirm("apply", "apply", "plan", &question) {
+            return code;
         }
     }
     progress.say("applying");

@@ -137,6 +137,33 @@ impl ClusterSettings {
     }
 }
 
+/// Asks a person before a command changes a cluster: `Err(exit code)` when the answer is not
+/// yes (1), or when nobody can answer (a non-terminal without `--yes`: 2). `verb` is what the
+/// command does (`apply`, `delete`), `dry_run` what `--dry-run` does instead (`plan`, `look`).
+pub fn confirm(
+    command: &str,
+    verb: &str,
+    dry_run: &str,
+    question: &str,
+) -> Result<(), std::process::ExitCode> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        super::err(&format!(
+            "kiln {command}: not asking on a non-terminal: pass --yes to {verb} without confirmation, or --dry-run to only {dry_run}\n"
+        ));
+        return Err(std::process::ExitCode::from(2));
+    }
+    super::err(&format!("{question}? [y/N] "));
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        super::err(&format!("kiln {command}: nothing changed\n"));
+        Err(std::process::ExitCode::from(1))
+    }
+}
+
 /// `--inventory NAMESPACE/NAME`.
 pub fn inventory(text: &str) -> Result<crate::plan::Inventory, String> {
     let (ns, name) = text

@@ -5,7 +5,6 @@
 use super::args::{ClusterArgs, ClusterSettings};
 use super::{Failure, err, out};
 use crate::cluster::{Cluster, DeleteOptions};
-use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -82,21 +81,12 @@ pub fn run(s: Settings) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if !s.yes {
-        if !std::io::stdin().is_terminal() {
-            err(
-                "kiln delete: not asking on a non-terminal: pass --yes to delete without confirmation, or --dry-run to only look\n",
-            );
-            return ExitCode::from(2);
-        }
-        err(&format!(
-            "delete everything inventory {}/{} owns on {} ({})? [y/N] ",
+        let question = format!(
+            "delete everything inventory {}/{} owns on {} ({})",
             inventory.namespace, inventory.name, cluster.context, cluster.server
-        ));
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            err("kiln delete: nothing deleted\n");
-            return ExitCode::from(1);
+        );
+        if let Err(code) = super::args::confirm("delete", "delete", "look", &question) {
+            return code;
         }
     }
     let report = match crate::apply::apply(&mut cluster, &plan, &crate::apply::Settings::default())

@@ -125,12 +125,25 @@ fn write_whole(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 fn read_state(path: &std::path::Path) -> Result<Vec<serde_json::Value>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--state {}: cannot read it: {e}", path.display()))?;
-    let parsed = crate::syntax::parse(&text, &crate::syntax::Limits::default(), &|_| {
+    // Where the first problem is, as a line and column of FILE.
+    let where_at = std::cell::Cell::new(None);
+    let parsed = crate::syntax::parse(&text, &crate::syntax::Limits::default(), &|span| {
+        if where_at.get().is_none() {
+            let start = (span.start as usize).min(text.len());
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            where_at.set(Some((line, column)));
+        }
         crate::diag::Location::file(path.display().to_string())
     });
     if let Some(d) = parsed.diagnostics.first() {
+        let at = where_at
+            .get()
+            .map(|(l, c)| format!(" (line {l}, column {c})"))
+            .unwrap_or_default();
         return Err(format!(
-            "--state {}: not a list of objects: {}",
+            "--state {}: not a list of objects: {}{at}",
             path.display(),
             d.message
         ));

@@ -9,7 +9,9 @@
 //! `fieldsV1`, so plans and drift read one shape from every cluster. It does not decide
 //! order, readiness or retries (`apply` does).
 
-use super::{ApiError, ApplyOptions, Cluster, DeleteOptions, Millis, Propagation, Resource};
+use super::{
+    ApiError, ApplyOptions, Cluster, DeleteOptions, Millis, Propagation, Resource, split_api,
+};
 use crate::object::ObjectKey;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
@@ -205,10 +207,6 @@ impl KubeCluster {
     }
 }
 
-fn split_api(api: &str) -> (&str, &str) {
-    api.rsplit_once('/').unwrap_or(("", api))
-}
-
 impl Cluster for KubeCluster {
     fn resource(&mut self, api_version: &str, kind: &str) -> Option<Resource> {
         let (group, version) = split_api(api_version);
@@ -276,11 +274,10 @@ impl Cluster for KubeCluster {
         let (group, version) = split_api(api_version);
         let key = super::key_of(object);
         let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
-        let (api, caps) = self.api(group, version, kind, ns.or(Some("default")))?;
+        let (api, _) = self.api(group, version, kind, ns.or(Some("default")))?;
         let mut params = PatchParams::apply(&options.manager);
         params.force = options.force;
         params.dry_run = options.dry_run;
-        let _ = caps;
         let name = key.name.clone();
         let body = object.clone();
         self.runtime

@@ -148,6 +148,17 @@ pub trait Cluster {
     fn sleep(&mut self, millis: Millis);
 }
 
+/// `group/version` split in two (`v1` is the core group's).
+pub fn split_api(api: &str) -> (&str, &str) {
+    api.rsplit_once('/').unwrap_or(("", api))
+}
+
+/// An object's `apiVersion` and `kind` (empty when missing).
+pub fn api_and_kind(v: &Value) -> (String, String) {
+    let s = |f: &str| v.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+    (s("apiVersion"), s("kind"))
+}
+
 /// The key of an object value.
 pub fn key_of(v: &Value) -> ObjectKey {
     let s = |p: &str| {

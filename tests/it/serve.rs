@@ -583,6 +583,12 @@ fn state_is_saved_on_interrupt_and_loaded_at_start() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // ... and says where in it.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(line 1, column 8)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

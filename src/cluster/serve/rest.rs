@@ -641,7 +641,7 @@ fn resource(
     match (method.as_str(), name, sub) {
         ("GET", None, None) => list(sim, &r, t, q, accept),
         ("GET", Some(n), None | Some("status")) => get(sim, &r, t, n, accept),
-        ("GET", Some(n), Some("scale")) => match scale_of(sim, &r, &key(&r, t, n)) {
+        ("GET", Some(n), Some("scale")) => match scale_of(sim, &key(&r, t, n)) {
             Some(s) => json_response(StatusCode::OK, &s),
             None => not_found(&r, n),
         },
@@ -934,7 +934,7 @@ fn patch(
         Err(e) => return bad_request(&format!("error decoding patch: {e}")),
     };
     let base = if sub == Some("scale") {
-        scale_of(sim, r, &k)
+        scale_of(sim, &k)
     } else {
         Cluster::get(sim, &k).ok().flatten()
     };
@@ -1002,7 +1002,7 @@ fn patch(
 }
 
 /// The `autoscaling/v1` Scale of an object.
-fn scale_of(sim: &mut SimCluster, r: &ServedResource, k: &ObjectKey) -> Option<Value> {
+fn scale_of(sim: &mut SimCluster, k: &ObjectKey) -> Option<Value> {
     let v = Cluster::get(sim, k).ok().flatten()?;
     let meta = v.get("metadata").cloned().unwrap_or(json!({}));
     let mut m = json!({});
@@ -1024,7 +1024,6 @@ fn scale_of(sim: &mut SimCluster, r: &ServedResource, k: &ObjectKey) -> Option<V
         .flatten()
         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
         .collect();
-    let _ = r;
     Some(json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -1070,7 +1069,7 @@ fn set_scale(
     {
         return error(&e, &r.group);
     }
-    match scale_of(sim, r, k) {
+    match scale_of(sim, k) {
         Some(mut s) => {
             s["spec"]["replicas"] = json!(n);
             json_response(StatusCode::OK, &s)

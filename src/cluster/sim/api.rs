@@ -8,8 +8,9 @@
 
 use super::fields::{self, Path, Seg};
 use super::ssa::{self, Managed, Operation};
-use super::{SimCluster, Stored, key_of, meta_mut, rfc3339, split_api};
+use super::{SimCluster, Stored, meta_mut};
 use crate::cluster::{ApiError, Resource};
+use crate::cluster::{api_and_kind, key_of, rfc3339, split_api};
 use crate::object::ObjectKey;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -459,16 +460,7 @@ impl SimCluster {
         &self,
         object: &mut Value,
     ) -> Result<(String, Resource, ObjectKey), ApiError> {
-        let api = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let kind = object
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let (api, kind) = api_and_kind(object);
         let (group, version) = split_api(&api);
         let resource = self.served(group, version, &kind)?;
         let mut key = key_of(object);
@@ -727,16 +719,7 @@ impl SimCluster {
             o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
         });
         for mut object in crds.into_iter().chain(rest) {
-            let api = object
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let kind = object
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let (api, kind) = api_and_kind(&object);
             let key = key_of(&object);
             if api.is_empty() || kind.is_empty() || key.name.is_empty() {
                 problems.push(format!(

@@ -25,6 +25,7 @@ mod tests;
 
 use super::{
     ApiError, ApplyOptions, Cluster, DeleteOptions, Millis, Propagation, Resource, key_of, rfc3339,
+    split_api,
 };
 use crate::object::ObjectKey;
 use crate::object::selector::Selector;
@@ -184,10 +185,6 @@ pub struct SimCluster {
     /// `managedFields` as the REST API writes them (`fieldsV1`) rather than as kiln's reports
     /// read them (paths); set when served.
     wire_fields: bool,
-}
-
-fn split_api(api: &str) -> (&str, &str) {
-    api.rsplit_once('/').unwrap_or(("", api))
 }
 
 impl SimCluster {
