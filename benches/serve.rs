@@ -1,7 +1,8 @@
 //! Applying over HTTP: 2,000 ConfigMaps in one wave written by kiln's cluster client
 //! (`cluster::kube`, server-side apply) to the simulated cluster served on loopback
-//! (`cluster::serve`, what `kiln sim serve` runs), one write at a time. Each iteration changes
-//! every object, so every write is a real update.
+//! (`cluster::serve`, what `kiln sim serve` runs), one write at a time and eight at a time
+//! (`kiln apply --concurrency`). Each iteration changes every object, so every write is a
+//! real update.
 //!
 //! Run with `cargo bench --bench serve`.
 
@@ -48,17 +49,27 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("serve");
     group.sample_size(10);
     group.throughput(Throughput::Elements(OBJECTS as u64));
-    group.bench_function("apply-2000-configmaps-over-http", |b| {
-        b.iter(|| {
-            round += 1;
-            for i in 0..OBJECTS {
-                let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": format!("cm-{i}"), "namespace": "default"},
-                    "data": {"round": round.to_string(), "i": i.to_string()}});
-                cluster.apply(&cm, &options).expect("applied");
-            }
-        })
-    });
+    for concurrency in [1, 8] {
+        group.bench_function(
+            format!("apply-2000-configmaps-over-http-concurrency-{concurrency}"),
+            |b| {
+                b.iter(|| {
+                    round += 1;
+                    let objects: Vec<serde_json::Value> = (0..OBJECTS)
+                        .map(|i| {
+                            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": format!("cm-{i}"), "namespace": "default"},
+                                "data": {"round": round.to_string(), "i": i.to_string()}})
+                        })
+                        .collect();
+                    let refs: Vec<&serde_json::Value> = objects.iter().collect();
+                    for r in cluster.apply_all(&refs, &options, concurrency) {
+                        r.expect("applied");
+                    }
+                })
+            },
+        );
+    }
     group.finish();
     let _ = std::fs::remove_file(&kubeconfig);
 }

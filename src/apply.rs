@@ -27,11 +27,22 @@ pub struct Settings {
     /// How often readiness is looked at.
     pub poll: Millis,
     pub prune: bool,
-    /// Retries of a transient error (5xx, 429) per write.
+    /// Retries of a transient error (429, 5xx) per write, waiting as the server asks
+    /// (`Retry-After`) or doubling from one second.
     pub retries: u32,
+    /// Take fields other managers own; without it a conflict stops the object and names the
+    /// managers and fields.
+    pub force: bool,
+    /// Delete and create again any object whose change the API server refuses in place (an
+    /// immutable field); without it only objects annotated
+    /// `kustomize.toolkit.fluxcd.io/force: enabled` are.
+    pub force_recreate: bool,
+    /// Writes in flight at once within a wave (never across a dependency edge).
+    pub concurrency: usize,
 }
 
 impl Default for Settings {
+    /// As Flux's kustomize-controller applies: forcing conflicts.
     fn default() -> Settings {
         Settings {
             object_timeout: 300_000,
@@ -39,8 +50,94 @@ impl Default for Settings {
             poll: 2_000,
             prune: true,
             retries: 3,
+            force: true,
+            force_recreate: false,
+            concurrency: 8,
         }
     }
+}
+
+/// Something that happened while applying, as it happened (the progress display and
+/// `--output json` read these). `elapsed` is milliseconds since the apply started.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum Event {
+    /// A wave starts: `objects` to apply (or wait for).
+    #[serde(rename_all = "camelCase")]
+    Wave {
+        wave: usize,
+        waves: usize,
+        objects: usize,
+        elapsed: Millis,
+    },
+    /// Fields `kubectl apply` (client-side) managed became kiln's.
+    #[serde(rename_all = "camelCase")]
+    TakenOver {
+        object: String,
+        from: Vec<String>,
+        elapsed: Millis,
+    },
+    /// Written (or, `unchanged`, left as it was).
+    #[serde(rename_all = "camelCase")]
+    Applied {
+        object: String,
+        action: Action,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        replaced: bool,
+        elapsed: Millis,
+    },
+    /// A transient error; the write is tried again after `wait` milliseconds.
+    #[serde(rename_all = "camelCase")]
+    Retrying {
+        object: String,
+        error: String,
+        wait: Millis,
+        elapsed: Millis,
+    },
+    /// What the wave still waits for, each poll.
+    #[serde(rename_all = "camelCase")]
+    Waiting {
+        wave: usize,
+        pending: Vec<Pending>,
+        elapsed: Millis,
+    },
+    #[serde(rename_all = "camelCase")]
+    Ready { object: String, elapsed: Millis },
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        object: String,
+        error: String,
+        elapsed: Millis,
+    },
+    /// Not applied: something it waits for failed.
+    #[serde(rename_all = "camelCase")]
+    Skipped {
+        object: String,
+        blocked_by: Vec<String>,
+        elapsed: Millis,
+    },
+    #[serde(rename_all = "camelCase")]
+    Deleting {
+        object: String,
+        wave: usize,
+        elapsed: Millis,
+    },
+    #[serde(rename_all = "camelCase")]
+    Gone { object: String, elapsed: Millis },
+    #[serde(rename_all = "camelCase")]
+    PruneSkipped { reason: String, elapsed: Millis },
+}
+
+/// An object a wave waits for, and where it stands.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    pub object: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// Milliseconds since it was written.
+    pub waited: Millis,
 }
 
 /// What became of one object.
@@ -143,17 +240,43 @@ impl Report {
     }
 }
 
+/// How long to wait before try `attempt` (from 1) after `e`: what the server asked for, else
+/// doubling from one second; never more than a minute.
+fn backoff(e: &ApiError, attempt: u32) -> Millis {
+    let doubling = 1_000u64 << (attempt.saturating_sub(1)).min(5);
+    e.retry_after
+        .map(|s| s.saturating_mul(1_000))
+        .unwrap_or(doubling)
+        .min(60_000)
+}
+
 fn write_with_retries<T>(
     cluster: &mut dyn Cluster,
     settings: &Settings,
     mut f: impl FnMut(&mut dyn Cluster) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
+    let first = f(cluster);
+    retry_after_error(cluster, settings, first, &mut |_, _, _| {}, &mut f)
+}
+
+/// Tries `f` again while `result` is a transient error and retries are left; `on_retry` hears
+/// of each wait (the error, the wait, the time now).
+fn retry_after_error<T>(
+    cluster: &mut dyn Cluster,
+    settings: &Settings,
+    mut result: Result<T, ApiError>,
+    on_retry: &mut dyn FnMut(&ApiError, Millis, Millis),
+    f: &mut dyn FnMut(&mut dyn Cluster) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let mut attempt = 0;
     loop {
-        match f(cluster) {
+        match result {
             Err(e) if e.is_transient() && attempt < settings.retries => {
                 attempt += 1;
-                cluster.sleep(1_000 * u64::from(attempt));
+                let wait = backoff(&e, attempt);
+                on_retry(&e, wait, cluster.now());
+                cluster.sleep(wait);
+                result = f(cluster);
             }
             other => return other,
         }
@@ -284,6 +407,46 @@ pub fn apply(
     plan: &Plan,
     settings: &Settings,
 ) -> Result<Report, ApiError> {
+    apply_observed(cluster, plan, settings, &mut |_| {})
+}
+
+/// Why an object failed, with Secret values taken out of the server's words.
+fn shown_error(e: &ApiError, c: &plan::Change) -> String {
+    match &c.desired {
+        Some(d) => plan::mask_secret_values(&e.to_string(), d),
+        None => e.to_string(),
+    }
+}
+
+/// Moves `kubectl apply`'s (client-side) fields to kiln before the object is applied, so a
+/// field the repository no longer sets is removed. The live object is read for its
+/// resourceVersion; a change in between is a conflict, tried again once.
+fn take_over(cluster: &mut dyn Cluster, c: &plan::Change) -> Result<bool, ApiError> {
+    let managers: Vec<&str> = c.take_over.iter().map(String::as_str).collect();
+    let mut tries = 0;
+    loop {
+        let Some(live) = cluster.get(&c.key)? else {
+            return Ok(false);
+        };
+        let rv = live
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        match cluster.take_over(&c.key, &rv, &managers, plan::MANAGER) {
+            Err(e) if e.code == 409 && tries == 0 => tries += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Applies a plan, telling `observe` what happens as it happens.
+pub fn apply_observed(
+    cluster: &mut dyn Cluster,
+    plan: &Plan,
+    settings: &Settings,
+    observe: &mut dyn FnMut(Event),
+) -> Result<Report, ApiError> {
     // A plan is applied only to the state it was computed against.
     let now = plan::live_digest(cluster, plan)?;
     if now != plan.live_digest {
@@ -311,24 +474,45 @@ pub fn apply(
         .map(|c| c.key.namespace.clone())
         .filter(|n| !n.is_empty())
         .collect();
-    write_parent(
-        cluster,
-        inv,
-        &old_kinds.union(&new_kinds).cloned().collect(),
-        &old_ns.union(&new_ns).cloned().collect(),
-    )?;
+    write_with_retries(cluster, settings, |cl| {
+        write_parent(
+            cl,
+            inv,
+            &old_kinds.union(&new_kinds).cloned().collect(),
+            &old_ns.union(&new_ns).cloned().collect(),
+        )
+    })?;
+    let options = ApplyOptions {
+        manager: plan::MANAGER.into(),
+        force: settings.force,
+        dry_run: false,
+    };
     // 2. Waves.
     let mut outcomes: BTreeMap<ObjectKey, Outcome> = BTreeMap::new();
     let mut bad: BTreeSet<String> = BTreeSet::new();
     let mut order: Vec<ObjectKey> = Vec::new();
-    for wave in &plan.waves {
+    let waves = plan.waves.len();
+    for (w, wave) in plan.waves.iter().enumerate() {
+        let elapsed = |cl: &mut dyn Cluster| cl.now() - start;
+        observe(Event::Wave {
+            wave: w + 1,
+            waves,
+            objects: wave.len(),
+            elapsed: elapsed(cluster),
+        });
         // (the plan's key, the key the server stored it under, when it was written)
         let mut waiting: Vec<(ObjectKey, ObjectKey, Millis)> = Vec::new();
+        let mut writes: Vec<&plan::Change> = Vec::new();
         for c in wave {
             order.push(c.key.clone());
             if let Some(reason) = &c.refused {
                 bad.insert(c.object.clone());
                 outcomes.insert(c.key.clone(), Outcome::of(c, Some(reason.clone())));
+                observe(Event::Failed {
+                    object: c.object.clone(),
+                    error: reason.clone(),
+                    elapsed: elapsed(cluster),
+                });
                 continue;
             }
             let blocked: Vec<String> = c
@@ -339,6 +523,11 @@ pub fn apply(
                 .collect();
             if !blocked.is_empty() {
                 bad.insert(c.object.clone());
+                observe(Event::Skipped {
+                    object: c.object.clone(),
+                    blocked_by: blocked.clone(),
+                    elapsed: elapsed(cluster),
+                });
                 let skipped = Outcome {
                     message: "not applied: a dependency failed".into(),
                     blocked_by: blocked,
@@ -347,19 +536,80 @@ pub fn apply(
                 outcomes.insert(c.key.clone(), skipped);
                 continue;
             }
-            let Some(desired) = &c.desired else { continue };
-            let options = ApplyOptions {
-                manager: plan::MANAGER.into(),
-                force: true,
-                dry_run: false,
-            };
-            let mut result =
-                write_with_retries(cluster, settings, |cl| cl.apply(desired, &options));
+            if c.desired.is_none() {
+                continue;
+            }
+            if !c.take_over.is_empty() {
+                match take_over(cluster, c) {
+                    Ok(true) => observe(Event::TakenOver {
+                        object: c.object.clone(),
+                        from: c.take_over.clone(),
+                        elapsed: elapsed(cluster),
+                    }),
+                    Ok(false) => {}
+                    Err(e) => {
+                        let shown = shown_error(&e, c);
+                        bad.insert(c.object.clone());
+                        observe(Event::Failed {
+                            object: c.object.clone(),
+                            error: shown.clone(),
+                            elapsed: elapsed(cluster),
+                        });
+                        outcomes.insert(c.key.clone(), Outcome::of(c, Some(shown)));
+                        continue;
+                    }
+                }
+            }
+            if c.action == Action::Unchanged && c.take_over.is_empty() {
+                // Nothing to write; an earlier run may still have left it short of ready.
+                observe(Event::Applied {
+                    object: c.object.clone(),
+                    action: c.action,
+                    replaced: false,
+                    elapsed: elapsed(cluster),
+                });
+                let live_key = cluster
+                    .get(&c.key)
+                    .ok()
+                    .flatten()
+                    .map(|l| key_of(&l))
+                    .unwrap_or_else(|| c.key.clone());
+                waiting.push((c.key.clone(), live_key, cluster.now()));
+                outcomes.insert(
+                    c.key.clone(),
+                    Outcome {
+                        status: Status::InProgress,
+                        ..Outcome::of(c, None)
+                    },
+                );
+                continue;
+            }
+            writes.push(c);
+        }
+        // The wave's writes, `concurrency` in flight at once.
+        let objects: Vec<&Value> = writes.iter().filter_map(|c| c.desired.as_ref()).collect();
+        let results = cluster.apply_all(&objects, &options, settings.concurrency);
+        for (c, result) in writes.into_iter().zip(results) {
+            let desired = c.desired.as_ref().expect("writes have objects");
+            let mut result = retry_after_error(
+                cluster,
+                settings,
+                result,
+                &mut |e, wait, now| {
+                    observe(Event::Retrying {
+                        object: c.object.clone(),
+                        error: shown_error(e, c),
+                        wait,
+                        elapsed: now - start,
+                    })
+                },
+                &mut |cl| cl.apply(desired, &options),
+            );
             let mut replaced = None;
             // Flux's force: an object the API server refuses to change in place is replaced.
             if let Err(e) = &result
                 && e.code == 422
-                && forced(desired)
+                && (settings.force_recreate || forced(desired))
                 && (e.message.contains("field is immutable") || e.message.contains("Forbidden"))
             {
                 replaced = Some(plan::mask_secret_values(&e.message, desired));
@@ -375,6 +625,12 @@ pub fn apply(
                     };
                     waiting.push((c.key.clone(), live_key, cluster.now()));
                     let at = cluster.now() - start;
+                    observe(Event::Applied {
+                        object: c.object.clone(),
+                        action: c.action,
+                        replaced: replaced.is_some(),
+                        elapsed: at,
+                    });
                     let applied = Outcome {
                         status: Status::InProgress,
                         applied_at: Some(at),
@@ -385,17 +641,19 @@ pub fn apply(
                 }
                 Err(e) => {
                     bad.insert(c.object.clone());
-                    let shown = match &c.desired {
-                        Some(d) => plan::mask_secret_values(&e.to_string(), d),
-                        None => e.to_string(),
-                    };
+                    let shown = shown_error(&e, c);
+                    observe(Event::Failed {
+                        object: c.object.clone(),
+                        error: shown.clone(),
+                        elapsed: cluster.now() - start,
+                    });
                     outcomes.insert(c.key.clone(), Outcome::of(c, Some(shown)));
                 }
             }
         }
         // Wait for the wave.
         loop {
-            let mut pending = 0;
+            let mut pending = Vec::new();
             for (k, live_key, since) in &waiting {
                 let o = outcomes.get_mut(k).expect("applied");
                 if matches!(o.status, Status::Current | Status::Failed) || o.error.is_some() {
@@ -405,30 +663,58 @@ pub fn apply(
                 let r = status::compute(live.as_ref());
                 o.status = r.status;
                 o.message = r.message;
+                let elapsed = cluster.now() - start;
                 match r.status {
-                    Status::Current => o.ready_after = Some(cluster.now() - start),
+                    Status::Current => {
+                        o.ready_after = Some(elapsed);
+                        observe(Event::Ready {
+                            object: o.object.clone(),
+                            elapsed,
+                        });
+                    }
                     Status::Failed => {
                         bad.insert(o.object.clone());
+                        observe(Event::Failed {
+                            object: o.object.clone(),
+                            error: o.message.clone(),
+                            elapsed,
+                        });
                     }
                     _ => {
                         if cluster.now() - since >= settings.object_timeout
                             || cluster.now() - start >= settings.total_timeout
                         {
-                            o.error = Some(format!(
+                            let error = format!(
                                 "timed out after {} s waiting to be Current ({})",
                                 (cluster.now() - since) / 1000,
                                 o.message
-                            ));
+                            );
+                            observe(Event::Failed {
+                                object: o.object.clone(),
+                                error: error.clone(),
+                                elapsed,
+                            });
+                            o.error = Some(error);
                             bad.insert(o.object.clone());
                         } else {
-                            pending += 1;
+                            pending.push(Pending {
+                                object: o.object.clone(),
+                                status: o.status,
+                                message: o.message.clone(),
+                                waited: cluster.now() - since,
+                            });
                         }
                     }
                 }
             }
-            if pending == 0 {
+            if pending.is_empty() {
                 break;
             }
+            observe(Event::Waiting {
+                wave: w + 1,
+                pending,
+                elapsed: cluster.now() - start,
+            });
             cluster.sleep(settings.poll);
         }
     }
@@ -449,6 +735,18 @@ pub fn apply(
     } else {
         None
     };
+    if let Some(reason) = &prune_skipped
+        && plan
+            .prune
+            .iter()
+            .flatten()
+            .any(|c| c.action == Action::Delete)
+    {
+        observe(Event::PruneSkipped {
+            reason: reason.clone(),
+            elapsed: cluster.now() - start,
+        });
+    }
     if prune_skipped.is_none() {
         for (w, wave) in plan.prune.iter().enumerate() {
             let mut deleting: Vec<&plan::Change> = Vec::new();
@@ -470,6 +768,11 @@ pub fn apply(
                 if !member {
                     continue;
                 }
+                observe(Event::Deleting {
+                    object: c.object.clone(),
+                    wave: w + 1,
+                    elapsed: cluster.now() - start,
+                });
                 write_with_retries(cluster, settings, |cl| {
                     cl.delete(
                         &c.key,
@@ -489,6 +792,10 @@ pub fn apply(
                     if cluster.get(&c.key).ok().flatten().is_some() {
                         still.push(c);
                     } else {
+                        observe(Event::Gone {
+                            object: c.object.clone(),
+                            elapsed: cluster.now() - start,
+                        });
                         pruned.push(Pruned {
                             object: c.object.clone(),
                             gone_after: cluster.now() - start,
@@ -516,7 +823,9 @@ pub fn apply(
             }
         }
         // 4. The parent now covers exactly this plan.
-        write_parent(cluster, inv, &new_kinds, &new_ns)?;
+        write_with_retries(cluster, settings, |cl| {
+            write_parent(cl, inv, &new_kinds, &new_ns)
+        })?;
     }
     let took = cluster.now() - start;
     let outcomes = order
@@ -544,55 +853,35 @@ pub struct Drift {
     pub changed_by: Vec<String>,
 }
 
-/// Drift of every desired object: what a new apply would change. Objects missing from the
-/// cluster are drift too.
-pub fn drift(cluster: &mut dyn Cluster, plan: &Plan) -> Vec<Drift> {
+/// Drift of every desired object, read from a plan made against the live state: what a new
+/// apply would change, with the managers that own each changed field now. Objects missing from
+/// the cluster are drift too.
+pub fn drift(plan: &Plan) -> Vec<Drift> {
     let mut out = Vec::new();
     for c in plan.waves.iter().flatten() {
-        let Some(desired) = &c.desired else { continue };
-        let live = cluster.get(&c.key).ok().flatten();
-        let Some(live) = live else {
-            out.push(Drift {
+        if c.desired.is_none() {
+            continue;
+        }
+        match c.action {
+            Action::Create => out.push(Drift {
                 object: c.object.clone(),
                 path: String::new(),
                 live: None,
                 desired: Some("(the object)".into()),
                 changed_by: Vec::new(),
-            });
-            continue;
-        };
-        let Ok(next) = cluster.apply(
-            desired,
-            &ApplyOptions {
-                manager: plan::MANAGER.into(),
-                force: true,
-                dry_run: true,
-            },
-        ) else {
-            continue;
-        };
-        for f in plan::diff(&c.key, &live, &next) {
-            let managers: Vec<String> = live
-                .pointer("/metadata/managedFields")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|m| m.get("manager").and_then(Value::as_str) != Some(plan::MANAGER))
-                .filter(|m| {
-                    m.get("fields").and_then(Value::as_array).is_some_and(|fs| {
-                        fs.iter()
-                            .any(|x| x.as_str().is_some_and(|s| f.path.starts_with(s)))
-                    })
-                })
-                .filter_map(|m| m.get("manager").and_then(Value::as_str).map(str::to_string))
-                .collect();
-            out.push(Drift {
-                object: c.object.clone(),
-                path: f.path,
-                live: f.before,
-                desired: f.after,
-                changed_by: managers,
-            });
+            }),
+            Action::Update => {
+                for f in &c.fields {
+                    out.push(Drift {
+                        object: c.object.clone(),
+                        path: f.path.clone(),
+                        live: f.before.clone(),
+                        desired: f.after.clone(),
+                        changed_by: f.owners.clone(),
+                    });
+                }
+            }
+            _ => {}
         }
     }
     out

@@ -27,7 +27,7 @@ pub const ADDITIONAL_NAMESPACES: &str = "applyset.kubernetes.io/additional-names
 pub const TOOLING: &str = "applyset.kubernetes.io/tooling";
 
 /// The ApplySet parent of an inventory.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Inventory {
     pub namespace: String,
     pub name: String,
@@ -63,7 +63,7 @@ fn base64url(bytes: &[u8]) -> String {
 }
 
 /// What happens to one object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,
@@ -75,7 +75,7 @@ pub enum Action {
 }
 
 /// A field that would change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FieldChange {
     pub path: String,
     /// Shown values (`(secret, sha256:...)` for Secret data); `None` when absent.
@@ -83,28 +83,38 @@ pub struct FieldChange {
     pub after: Option<String>,
     /// Managers that own the field now (when it changes hands).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub owners: Vec<String>,
 }
 
 /// One object's change.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Change {
     pub object: String,
-    #[serde(skip)]
+    #[serde(skip, default = "no_key")]
     pub key: ObjectKey,
     pub action: Action,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub fields: Vec<FieldChange>,
     /// The server's refusal, when even a dry run fails.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub error: Option<String>,
     /// Not applied at all: the repository's own copy is broken (it failed to render or
     /// validate), and why.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub refused: Option<String>,
     /// Objects this one waits for (graph edges), by display name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub after: Vec<String>,
+    /// Client-side `kubectl apply` managers whose fields kiln takes over before it applies
+    /// (so what the repository no longer sets is removed, KEP-555).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
+    pub take_over: Vec<String>,
     /// The object to apply (with the inventory label); absent for deletes.
     #[serde(skip)]
     pub desired: Option<Value>,
@@ -113,7 +123,7 @@ pub struct Change {
 }
 
 /// The plan.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Plan {
     pub inventory: Inventory,
     /// Digest of the desired objects: the plan is applied only for what it was made from.
@@ -142,6 +152,15 @@ impl Plan {
             *out.entry(c.action).or_insert(0) += 1;
         }
         out
+    }
+}
+
+fn no_key() -> ObjectKey {
+    ObjectKey {
+        group: String::new(),
+        kind: String::new(),
+        namespace: String::new(),
+        name: String::new(),
     }
 }
 
@@ -260,11 +279,21 @@ fn show(key: &ObjectKey, path: &str, v: Option<&Value>) -> Option<String> {
     if is_secret(key) && (path.starts_with(".data") || path.starts_with(".stringData")) {
         return Some(format!("(secret, {})", hash(v)));
     }
+    // kubectl's copy of the whole object (a Secret's values included).
+    if path == LAST_APPLIED_PATH {
+        return Some(format!(
+            "(kubectl's last applied configuration, {})",
+            hash(v)
+        ));
+    }
     Some(match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     })
 }
+
+const LAST_APPLIED_PATH: &str =
+    ".metadata.annotations.kubectl.kubernetes.io/last-applied-configuration";
 
 /// Field differences between two states of an object.
 pub fn diff(key: &ObjectKey, live: &Value, next: &Value) -> Vec<FieldChange> {
@@ -567,15 +596,203 @@ pub fn stored_keys(cluster: &mut dyn Cluster, objects: &[Object]) -> Vec<ObjectK
         .collect()
 }
 
-/// Computes the plan for `objects` (ordered by `graph`) against the cluster. `held` names the
-/// objects (by index) that must not be applied, with the reason (their repository copy failed to
-/// render or validate); they stay desired, so prune leaves their live copies alone.
+/// Fields a repository leaves to others (Argo CD's `ignoreDifferences`, in `.kiln.yaml`): a
+/// webhook's `caBundle` a controller injects, the `replicas` an autoscaler sets. On objects
+/// that exist, kiln applies the live value at each pointer (or leaves the field out when it
+/// is not there), so plans, drift and applies neither show nor undo those changes; objects
+/// created are created as the repository has them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IgnoreRule {
+    /// The API group (empty: the core group); `None` matches every group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// RFC 6901 pointers (`/spec/replicas`, `/webhooks/0/clientConfig/caBundle`).
+    pub json_pointers: Vec<String>,
+}
+
+impl IgnoreRule {
+    pub fn matches(&self, key: &ObjectKey) -> bool {
+        self.kind == key.kind
+            && self.group.as_ref().is_none_or(|g| *g == key.group)
+            && self.name.as_ref().is_none_or(|n| *n == key.name)
+            && self.namespace.as_ref().is_none_or(|n| *n == key.namespace)
+    }
+}
+
+/// The desired object with every ignored field set to its live value (or left out).
+pub fn respect_ignored(want: &mut Value, live: &Value, key: &ObjectKey, rules: &[IgnoreRule]) {
+    for rule in rules.iter().filter(|r| r.matches(key)) {
+        for pointer in &rule.json_pointers {
+            match live.pointer(pointer) {
+                Some(v) => set_pointer(want, pointer, v.clone()),
+                None => remove_pointer(want, pointer),
+            }
+        }
+    }
+}
+
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+fn set_pointer(target: &mut Value, pointer: &str, value: Value) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let mut node = target;
+    for token in parent.split('/').skip(1) {
+        let t = unescape(token);
+        node = match node {
+            Value::Object(m) => m.entry(t).or_insert_with(|| json!({})),
+            Value::Array(a) => match t.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(x) => x,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    let last = unescape(last);
+    match node {
+        Value::Object(m) => {
+            m.insert(last, value);
+        }
+        Value::Array(a) => {
+            if let Some(x) = last.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                *x = value;
+            }
+        }
+        _ => {}
+    }
+}
+
+fn remove_pointer(target: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let last = unescape(last);
+    match target.pointer_mut(parent) {
+        Some(Value::Object(m)) => {
+            m.remove(&last);
+        }
+        Some(Value::Array(a)) => {
+            if let Some(i) = last.parse::<usize>().ok().filter(|i| *i < a.len()) {
+                a.remove(i);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// How a plan is made.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Take fields other managers own (a conflict otherwise stops the object).
+    pub force: bool,
+    pub ignore: Vec<IgnoreRule>,
+}
+
+impl Default for Options {
+    /// As Flux's kustomize-controller applies: forcing.
+    fn default() -> Options {
+        Options {
+            force: true,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// Client-side-apply managers with fields in a live object (as `get` shows it).
+fn client_side_managers(live: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let s = |f: &str| m.get(f).and_then(Value::as_str).unwrap_or("");
+        if crate::cluster::CLIENT_SIDE_APPLY_MANAGERS.contains(&s("manager"))
+            && s("operation") == "Update"
+            && s("subresource").is_empty()
+            && !out.iter().any(|x| x == s("manager"))
+        {
+            out.push(s("manager").to_string());
+        }
+    }
+    out
+}
+
+/// What a take-over removes: fields kubectl last applied that the repository no longer sets,
+/// and kubectl's annotation itself.
+fn removed_by_take_over(key: &ObjectKey, live: &Value, want: &Value) -> Vec<FieldChange> {
+    let pointer = format!(
+        "/metadata/annotations/{}",
+        crate::cluster::LAST_APPLIED
+            .replace('~', "~0")
+            .replace('/', "~1")
+    );
+    let Some(text) = live.pointer(&pointer).and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let last: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let (mut was, mut now, mut wants) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    leaves(&comparable(&last), &mut String::new(), &mut was);
+    leaves(&comparable(live), &mut String::new(), &mut now);
+    leaves(&comparable(want), &mut String::new(), &mut wants);
+    let mut out: Vec<FieldChange> = was
+        .keys()
+        .filter(|p| !wants.contains_key(*p) && now.contains_key(*p))
+        .map(|p| FieldChange {
+            path: p.clone(),
+            before: show(key, p, now.get(p)),
+            after: None,
+            owners: Vec::new(),
+        })
+        .collect();
+    out.push(FieldChange {
+        path: LAST_APPLIED_PATH.to_string(),
+        before: show(key, LAST_APPLIED_PATH, now.get(LAST_APPLIED_PATH)),
+        after: None,
+        owners: Vec::new(),
+    });
+    out
+}
+
+/// Computes the plan for `objects` (ordered by `graph`) against the cluster, forcing conflicts
+/// as Flux does ([`plan_with`] chooses).
 pub fn plan(
     cluster: &mut dyn Cluster,
     objects: &[Object],
     graph: &DependencyGraph,
     inventory: &Inventory,
     held: &BTreeMap<usize, String>,
+) -> Result<Plan, ApiError> {
+    plan_with(
+        cluster,
+        objects,
+        graph,
+        inventory,
+        held,
+        &Options::default(),
+    )
+}
+
+/// Computes the plan for `objects` (ordered by `graph`) against the cluster. `held` names the
+/// objects (by index) that must not be applied, with the reason (their repository copy failed to
+/// render or validate); they stay desired, so prune leaves their live copies alone.
+pub fn plan_with(
+    cluster: &mut dyn Cluster,
+    objects: &[Object],
+    graph: &DependencyGraph,
+    inventory: &Inventory,
+    held: &BTreeMap<usize, String>,
+    options: &Options,
 ) -> Result<Plan, ApiError> {
     let mut waves: Vec<Vec<Change>> = Vec::new();
     let mut live_state = LiveDigest::default();
@@ -597,8 +814,9 @@ pub fn plan(
                 })
                 .collect();
             let key = &keys[i];
+            // A read that fails is the plan's failure, never an object taken for absent.
             let live = if cluster.resource(&o.api_version, &o.key.kind).is_some() {
-                cluster.get(key).ok().flatten()
+                cluster.get(key)?
             } else {
                 None
             };
@@ -616,26 +834,51 @@ pub fn plan(
                     error: None,
                     refused: Some(reason.clone()),
                     after,
+                    take_over: Vec::new(),
                     desired: None,
                     why: String::new(),
                 });
                 continue;
             }
+            let mut want = want;
+            let mut take_over = Vec::new();
             if let Some(l) = &live {
                 live_state.add_comparable(l);
+                respect_ignored(&mut want, l, key, &options.ignore);
+                take_over = client_side_managers(l);
             }
-            let dry = cluster.apply(
-                &want,
-                &ApplyOptions {
-                    manager: MANAGER.into(),
-                    force: true,
-                    dry_run: true,
-                },
-            );
+            let dry_run = |cluster: &mut dyn Cluster, force: bool| {
+                cluster.apply(
+                    &want,
+                    &ApplyOptions {
+                        manager: MANAGER.into(),
+                        force,
+                        dry_run: true,
+                    },
+                )
+            };
+            let mut dry = dry_run(cluster, options.force);
+            // Conflicts with kubectl's client-side apply only: its fields become kiln's.
+            if let Err(e) = &dry
+                && !take_over.is_empty()
+                && !e.conflicting_managers().is_empty()
+                && e.conflicting_managers()
+                    .iter()
+                    .all(|m| take_over.contains(m))
+            {
+                dry = dry_run(cluster, true);
+            }
             // A kind whose CRD, or a namespace, this very plan creates: the server can only
             // answer once it exists (the apply itself dry-runs nothing, it writes in order).
             let created_here = |e: &ApiError| {
-                e.message.starts_with("no matches for kind")
+                (e.message.starts_with("no matches for kind")
+                    && objects.iter().any(|x| {
+                        x.key.kind == "CustomResourceDefinition"
+                            && x.value.pointer("/spec/group").and_then(Value::as_str)
+                                == Some(o.key.group.as_str())
+                            && x.value.pointer("/spec/names/kind").and_then(Value::as_str)
+                                == Some(o.key.kind.as_str())
+                    }))
                     || (e.code == 404
                         && e.message == format!("namespaces \"{}\" not found", key.namespace)
                         && objects.iter().any(|x| {
@@ -672,6 +915,14 @@ pub fn plan(
                             .filter(|m| m != MANAGER)
                             .collect();
                     }
+                    if !take_over.is_empty() {
+                        for removed in removed_by_take_over(key, l, &want) {
+                            if !fields.iter().any(|f| f.path == removed.path) {
+                                fields.push(removed);
+                            }
+                        }
+                        fields.sort_by(|a, b| a.path.cmp(&b.path));
+                    }
                     if fields.is_empty() {
                         (Action::Unchanged, fields, None)
                     } else {
@@ -687,6 +938,7 @@ pub fn plan(
                 error,
                 refused: None,
                 after,
+                take_over,
                 desired: Some(want),
                 why: String::new(),
             });
@@ -749,6 +1001,7 @@ pub fn plan(
                     error: None,
                     refused: None,
                     after: Vec::new(),
+                    take_over: Vec::new(),
                     desired: None,
                     why,
                 });
@@ -792,6 +1045,192 @@ pub fn live_digest(cluster: &mut dyn Cluster, plan: &Plan) -> Result<String, Api
         }
     }
     Ok(digest.finish())
+}
+
+/// The digest of desired objects a plan records (a saved plan is applied only for the same).
+pub fn desired_digest(objects: &[Object]) -> String {
+    digest_of(objects.iter().map(|o| &o.value))
+}
+
+/// What a saved plan file says it is.
+pub const SAVED_KIND: &str = "KilnPlan";
+
+/// Where a saved plan was made, besides the plan itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Origin {
+    /// The kubeconfig context and the API server's address the plan was made against.
+    pub context: String,
+    pub server: String,
+    /// Whether conflicts are forced (`--force`).
+    pub force: bool,
+    /// The directory and the arguments of `kiln plan`, to read the repository again (for the
+    /// values of Secrets, which a plan file never holds).
+    pub cwd: String,
+    pub args: Vec<String>,
+}
+
+fn key_json(k: &ObjectKey) -> Value {
+    json!({"group": k.group, "kind": k.kind, "namespace": k.namespace, "name": k.name})
+}
+
+fn key_from(v: &Value) -> ObjectKey {
+    let s = |f: &str| v.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+    ObjectKey {
+        group: s("group"),
+        kind: s("kind"),
+        namespace: s("namespace"),
+        name: s("name"),
+    }
+}
+
+const MASKED_PREFIX: &str = "(secret, ";
+
+/// A Secret's values replaced by their hashes, as plans show them.
+fn mask_secret(v: &Value) -> Value {
+    let mut v = v.clone();
+    for field in ["data", "stringData"] {
+        if let Some(Value::Object(m)) = v.get_mut(field) {
+            for x in m.values_mut() {
+                *x = Value::String(format!("{MASKED_PREFIX}{})", hash(x)));
+            }
+        }
+    }
+    v
+}
+
+/// The plan as a file: the plan, each object it applies (Secret values replaced by their
+/// hashes), and where it was made.
+pub fn save(plan: &Plan, origin: &Origin) -> String {
+    let keys = |waves: &[Vec<Change>]| -> Value {
+        waves
+            .iter()
+            .map(|w| w.iter().map(|c| key_json(&c.key)).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+            .into()
+    };
+    let objects: Vec<Vec<Value>> = plan
+        .waves
+        .iter()
+        .map(|w| {
+            w.iter()
+                .map(|c| match &c.desired {
+                    Some(d) if is_secret(&c.key) => mask_secret(d),
+                    Some(d) => d.clone(),
+                    None => Value::Null,
+                })
+                .collect()
+        })
+        .collect();
+    let v = json!({
+        "kind": SAVED_KIND,
+        "version": 1,
+        "kiln": env!("CARGO_PKG_VERSION"),
+        "origin": origin,
+        "plan": plan,
+        "keys": keys(&plan.waves),
+        "pruneKeys": keys(&plan.prune),
+        "objects": objects,
+    });
+    let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Whether `text` is a saved plan (rather than manifests).
+pub fn is_saved(text: &str) -> bool {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .is_some_and(|v| v.get("kind").and_then(Value::as_str) == Some(SAVED_KIND))
+}
+
+/// A saved plan read back, with the Secrets whose values it needs from the repository.
+pub struct Loaded {
+    pub plan: Plan,
+    pub origin: Origin,
+    /// `(wave, index)` of each Secret whose values were left out of the file.
+    pub masked: Vec<(usize, usize)>,
+}
+
+/// Reads a saved plan; `Err` says what is wrong with the file.
+pub fn load(text: &str) -> Result<Loaded, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not a plan file: {e}"))?;
+    if v.get("kind").and_then(Value::as_str) != Some(SAVED_KIND) {
+        return Err(format!("not a plan file (its kind is not {SAVED_KIND})"));
+    }
+    match v.get("version").and_then(Value::as_u64) {
+        Some(1) => {}
+        other => {
+            return Err(format!(
+                "a plan file of version {other:?}; this kiln reads version 1"
+            ));
+        }
+    }
+    let origin: Origin = serde_json::from_value(v.get("origin").cloned().unwrap_or(Value::Null))
+        .map_err(|e| format!("the plan file's origin: {e}"))?;
+    let mut plan: Plan = serde_json::from_value(v.get("plan").cloned().unwrap_or(Value::Null))
+        .map_err(|e| format!("the plan file's plan: {e}"))?;
+    let shape = |name: &str, waves: &[Vec<Change>]| -> Result<Vec<Vec<Value>>, String> {
+        let lists: Vec<Vec<Value>> =
+            serde_json::from_value(v.get(name).cloned().unwrap_or(Value::Null))
+                .map_err(|e| format!("the plan file's {name}: {e}"))?;
+        if lists.len() != waves.len() || lists.iter().zip(waves).any(|(a, b)| a.len() != b.len()) {
+            return Err(format!("the plan file's {name} do not match its plan"));
+        }
+        Ok(lists)
+    };
+    let keys = shape("keys", &plan.waves)?;
+    let prune_keys = shape("pruneKeys", &plan.prune)?;
+    let objects = shape("objects", &plan.waves)?;
+    let mut masked = Vec::new();
+    for (w, wave) in plan.waves.iter_mut().enumerate() {
+        for (i, c) in wave.iter_mut().enumerate() {
+            c.key = key_from(&keys[w][i]);
+            if c.key.to_string() != c.object {
+                return Err(format!(
+                    "the plan file's keys do not match its plan ({})",
+                    c.object
+                ));
+            }
+            let o = &objects[w][i];
+            c.desired = (!o.is_null()).then(|| o.clone());
+            if is_secret(&c.key) && c.desired.is_some() {
+                masked.push((w, i));
+            }
+        }
+    }
+    for (w, wave) in plan.prune.iter_mut().enumerate() {
+        for (i, c) in wave.iter_mut().enumerate() {
+            c.key = key_from(&prune_keys[w][i]);
+        }
+    }
+    Ok(Loaded {
+        plan,
+        origin,
+        masked,
+    })
+}
+
+/// Puts back the values of the Secrets a saved plan left out, from the repository read again
+/// (`objects`, labelled as the plan labelled them): refused when a Secret is missing or its
+/// values are not the ones planned.
+pub fn restore_secrets(loaded: &mut Loaded, objects: &[(ObjectKey, Value)]) -> Result<(), String> {
+    for &(w, i) in &loaded.masked {
+        let c = &mut loaded.plan.waves[w][i];
+        let saved = c.desired.as_ref().expect("masked Secrets have objects");
+        let Some((_, real)) = objects.iter().find(|(k, _)| *k == c.key) else {
+            return Err(format!("{} is no longer in the repository", c.object));
+        };
+        if mask_secret(real) != *saved {
+            return Err(format!(
+                "{}'s values in the repository are not the ones planned",
+                c.object
+            ));
+        }
+        c.desired = Some(real.clone());
+    }
+    loaded.masked.clear();
+    Ok(())
 }
 
 /// The plan as a reviewer reads it.

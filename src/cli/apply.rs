@@ -1,22 +1,27 @@
-//! `kiln apply`: apply PATH to a real cluster (or any API server, `kiln sim serve` included)
-//! through the same plan and apply engine `kiln sim` runs: the whole input rendered and
-//! validated, a plan made against the live cluster (a server-side dry run of every object),
-//! shown with the target context, confirmed (or `--yes`), then applied wave by wave with
-//! readiness gates and pruning of kiln's inventory.
+//! `kiln apply` and `kiln rollback`: apply PATH (or a saved plan, or PATH at an earlier
+//! revision) to a real cluster, or any API server (`kiln sim serve` included), through the plan
+//! and apply engine `kiln sim` runs: the whole input rendered and validated, a plan made
+//! against the live cluster (a server-side dry run of every object), refused whole when any
+//! object would fail, shown with the target context, confirmed (or `--yes`), then applied wave
+//! by wave with readiness gates, a live progress display (or JSON events), and pruning of
+//! kiln's inventory.
 //!
-//! Half-built, and said so in `--help`: no saved plans (`kiln plan --out`), no `drift`,
-//! `rollback`, `status` or `delete` commands, no live progress display or JSON event stream,
-//! no parallel writes within a wave (`--concurrency`), no take-over of client-side-applied
-//! fields.
+//! A saved plan (`kiln plan --out FILE`) is applied unchanged: refused when it was made for
+//! another cluster, when the live objects it planned for changed since (its live digest), or,
+//! for its Secrets' values, when the repository it reads them from again changed.
 
 use super::args::{
-    self, ClusterArgs, ClusterSettings, InputArgs, ReportArgs, ReportSettings, Target,
+    self, ApplyArgs, ApplySettings, ClusterArgs, ClusterSettings, InputArgs, ReportArgs,
+    ReportSettings, Target,
 };
+use super::events::Display;
+use super::plan as planning;
 use super::progress::Progress;
 use super::{Failure, err, out};
-use crate::diag::render;
-use crate::simulate::Desired;
+use crate::cluster::kube::KubeCluster;
+use crate::plan::Plan;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -27,171 +32,330 @@ pub struct Args {
     report: ReportArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
-    /// Show the plan and change nothing.
-    #[arg(long)]
-    dry_run: bool,
-    /// Apply without asking (for CI).
-    #[arg(long, short = 'y')]
-    yes: bool,
-    /// How long one object may take to become Current (as Flux's `timeout`).
-    #[arg(long, value_name = "DURATION", default_value = "5m")]
-    timeout: String,
-    /// Never delete what the inventory has and the input lacks.
-    #[arg(long)]
-    no_prune: bool,
+    #[command(flatten)]
+    apply: ApplyArgs,
+}
+
+/// `kiln rollback --to REV`.
+#[derive(clap::Args, Debug)]
+pub struct RollbackArgs {
+    /// The revision to go back to (a branch, tag, sha, HEAD~1...): PATH as it was there is
+    /// applied as a new plan, and what it lacks is pruned.
+    #[arg(long, value_name = "REV")]
+    to: String,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    apply: ApplyArgs,
+}
+
+enum Source {
+    /// Render and plan now.
+    Input {
+        target: Box<Target>,
+        ignore: Vec<crate::plan::IgnoreRule>,
+    },
+    /// A plan saved by `kiln plan --out`.
+    Saved(PathBuf),
 }
 
 pub struct Settings {
-    target: Target,
+    command: &'static str,
+    source: Source,
     report: ReportSettings,
     cluster: ClusterSettings,
-    dry_run: bool,
-    yes: bool,
-    apply: crate::apply::Settings,
+    apply: ApplySettings,
+    /// For a rollback: the revision.
+    label: String,
+}
+
+/// A saved plan given as the one PATH.
+fn saved_plan(input: &InputArgs) -> Option<PathBuf> {
+    let [path] = input.paths.as_slice() else {
+        return None;
+    };
+    if !path.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    crate::plan::is_saved(&text).then(|| path.clone())
 }
 
 pub fn settings(a: Args) -> Result<Settings, Failure> {
     let cfg = args::load_config(&a.input)?;
     let report = args::report(&a.report, &cfg, std::io::stderr().is_terminal())?;
-    let mut targets = args::inputs(&a.input, &cfg, None, false)?;
-    if targets.len() > 1 {
-        let names: Vec<String> = targets.iter().filter_map(|t| t.cluster.clone()).collect();
-        return Err(Failure::Usage(format!(
-            "several Flux entry points ({}); a cluster is one cluster: choose one with --flux ENTRY",
-            names.join(", ")
-        )));
-    }
-    let timeout =
-        crate::simulate::parse_duration(&a.timeout).map_err(|e| format!("--timeout: {e}"))?;
+    let apply = a.apply.settings()?;
+    let source = match saved_plan(&a.input) {
+        Some(path) => {
+            let r = &a.input.render;
+            if !r.flux.is_empty() || !r.sources.is_empty() || r.all || a.input.root.is_some() {
+                return Err(Failure::Usage(format!(
+                    "{} is a saved plan, applied as it was made: drop the input flags (--flux, --source, --all, --root)",
+                    path.display()
+                )));
+            }
+            if a.apply.force {
+                return Err(Failure::Usage(format!(
+                    "{} is a saved plan: --force is decided when the plan is made (`kiln plan --force`)",
+                    path.display()
+                )));
+            }
+            Source::Saved(path)
+        }
+        None => Source::Input {
+            target: Box::new(planning::one_target(args::inputs(
+                &a.input, &cfg, None, false,
+            )?)?),
+            ignore: cfg.ignore_differences.clone(),
+        },
+    };
     Ok(Settings {
-        target: targets.remove(0),
+        command: "apply",
+        source,
         report,
         cluster: a.cluster.settings()?,
-        dry_run: a.dry_run,
-        yes: a.yes,
-        apply: crate::apply::Settings {
-            object_timeout: timeout,
-            prune: !a.no_prune,
-            ..Default::default()
-        },
+        apply,
+        label: "PATH".into(),
     })
 }
 
-pub fn run(s: Settings) -> ExitCode {
-    let progress = Progress::new(s.report.progress);
-    let (mut compiled, diags) = match super::compile(&s.target, &s.report, &progress) {
-        Ok(c) => c,
-        Err(code) => return code,
+pub fn rollback_settings(a: RollbackArgs) -> Result<Settings, Failure> {
+    let cfg = args::load_config(&a.input)?;
+    let report = args::report(&a.report, &cfg, std::io::stderr().is_terminal())?;
+    let target = planning::one_target(args::inputs(&a.input, &cfg, Some(a.to.clone()), false)?)?;
+    Ok(Settings {
+        command: "rollback",
+        source: Source::Input {
+            target: Box::new(target),
+            ignore: cfg.ignore_differences.clone(),
+        },
+        report,
+        cluster: a.cluster.settings()?,
+        apply: a.apply.settings()?,
+        label: a.to,
+    })
+}
+
+/// Reads a saved plan and makes it whole: the target must be the cluster it was made for, and
+/// its Secrets' values are read again from the repository it was made from.
+fn load_saved(
+    path: &std::path::Path,
+    cluster: &mut KubeCluster,
+    report: &ReportSettings,
+    progress: &Progress,
+) -> Result<(Plan, bool), ExitCode> {
+    let refuse = |why: String| {
+        err(&format!("kiln apply: {}: refused: {why}\n", path.display()));
+        ExitCode::from(1)
     };
-    let shown = s.report.visible(&diags);
-    if !shown.is_empty() {
-        err(&render::human(&shown, &compiled.sources, s.report.style()));
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        err(&format!("kiln apply: {}: {e}\n", path.display()));
+        ExitCode::from(2)
+    })?;
+    let mut loaded = crate::plan::load(&text).map_err(|e| {
+        err(&format!("kiln apply: {}: {e}\n", path.display()));
+        ExitCode::from(2)
+    })?;
+    let o = loaded.origin.clone();
+    if o.server != cluster.server || o.context != cluster.context {
+        return Err(refuse(format!(
+            "it was made for {} ({}), and the kubeconfig now points at {} ({})",
+            o.context, o.server, cluster.context, cluster.server
+        )));
     }
-    compiled.diagnostics = diags;
-    let desired = Desired::from_compiled(compiled, "PATH");
-    // A CI gate never passes on input it did not fully check: nothing is written when
-    // anything failed to render or validate.
-    if let Some(reason) = &desired.unusable {
-        err(&format!(
-            "kiln apply: nothing applied: the input does not render: {reason}\n"
-        ));
-        return ExitCode::from(1);
-    }
-    if !desired.held.is_empty() {
-        err(&format!(
-            "kiln apply: nothing applied: {} object{} failed to render or validate (see above)\n",
-            desired.held.len(),
-            if desired.held.len() == 1 { "" } else { "s" }
-        ));
-        return ExitCode::from(1);
-    }
-    let mut cluster = match s.cluster.connect() {
-        Ok(c) => c,
-        Err(e) => {
-            err(&format!("kiln apply: {e}\n"));
-            return ExitCode::from(2);
-        }
-    };
-    progress.say("planning against the cluster");
-    let plan = match crate::plan::plan(
-        &mut cluster,
-        &desired.objects,
-        &desired.graph,
-        &s.cluster.inventory,
-        &desired.held,
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            err(&format!(
-                "kiln apply: the cluster at {} refused the plan: {e}\n",
-                cluster.server
+    if !loaded.masked.is_empty() {
+        progress.say("reading the repository again for the values of the plan's Secrets");
+        let target = reread(&o).map_err(|e| {
+            refuse(format!(
+                "it writes Secrets, whose values a plan file never holds, and the repository it was made from cannot be read again: {e}"
+            ))
+        })?;
+        let desired = planning::desired(&target, report, progress, "apply")?;
+        if crate::plan::desired_digest(&desired.objects) != loaded.plan.desired_digest {
+            return Err(refuse(
+                "the repository changed since the plan was made; make a new plan".into(),
             ));
-            return ExitCode::from(1);
+        }
+        let keys = crate::plan::stored_keys(cluster, &desired.objects);
+        let objects: Vec<(crate::object::ObjectKey, serde_json::Value)> = keys
+            .into_iter()
+            .zip(&desired.objects)
+            .map(|(k, o)| (k, crate::plan::labelled(&o.value, &loaded.plan.inventory)))
+            .collect();
+        crate::plan::restore_secrets(&mut loaded, &objects).map_err(refuse)?;
+    }
+    Ok((loaded.plan, o.force))
+}
+
+/// The input of `kiln plan ARGS...` run in `cwd`, as it was when the plan was made.
+fn reread(o: &crate::plan::Origin) -> Result<Target, String> {
+    #[derive(clap::Parser)]
+    struct Again {
+        #[command(subcommand)]
+        command: AgainCommand,
+    }
+    #[derive(clap::Subcommand)]
+    enum AgainCommand {
+        Plan(planning::Args),
+    }
+    std::env::set_current_dir(&o.cwd).map_err(|e| format!("{}: {e}", o.cwd))?;
+    let parsed = <Again as clap::Parser>::try_parse_from(
+        std::iter::once("kiln".to_string()).chain(o.args.iter().cloned()),
+    )
+    .map_err(|e| format!("`kiln {}`: {}", o.args.join(" "), e.kind()))?;
+    let AgainCommand::Plan(a) = parsed.command;
+    match planning::settings(a) {
+        Ok(s) => Ok(s.into_target()),
+        Err(Failure::Usage(e)) => Err(e),
+        Err(Failure::Reported) => Err(".kiln.yaml is not valid (see above)".into()),
+    }
+}
+
+pub fn run(s: Settings) -> ExitCode {
+    let progress = Progress::new(s.report.progress && s.apply.output == args::OutputFormat::Text);
+    let mut apply = s.apply.clone();
+    let (mut cluster, plan) = match &s.source {
+        Source::Input { target, ignore } => {
+            let desired = match planning::desired(target, &s.report, &progress, s.command) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            let mut cluster = match planning::connect(&s.cluster, s.command) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            progress.say("planning against the cluster");
+            let options = crate::plan::Options {
+                force: apply.engine.force,
+                ignore: ignore.clone(),
+            };
+            match planning::make(&mut cluster, &desired, &s.cluster, &options, s.command) {
+                Ok(p) => (cluster, p),
+                Err(code) => return code,
+            }
+        }
+        Source::Saved(path) => {
+            let mut cluster = match planning::connect(&s.cluster, s.command) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match load_saved(path, &mut cluster, &s.report, &progress) {
+                Ok((plan, force)) => {
+                    apply.engine.force = force;
+                    (cluster, plan)
+                }
+                Err(code) => return code,
+            }
         }
     };
-    out(&format!(
-        "cluster: {} ({})\n{}",
-        cluster.context,
-        cluster.server,
-        crate::plan::render_text(&plan)
-    ));
-    let counts = plan.counts();
-    let writes: usize = counts
-        .iter()
-        .filter(|(a, _)| {
-            matches!(
-                a,
-                crate::plan::Action::Create
-                    | crate::plan::Action::Update
-                    | crate::plan::Action::Delete
-            )
-        })
-        .map(|(_, n)| n)
-        .sum();
-    if s.dry_run {
-        out("dry run: nothing changed\n");
+    let heading = match s.command {
+        "rollback" => format!("rolling back to {}\n", s.label),
+        _ => String::new(),
+    };
+    run_plan(&mut cluster, &plan, &apply, &s.report, s.command, &heading)
+}
+
+/// Shows a plan, refuses it when any object would fail, confirms, applies it with the
+/// progress display, and reports (`drift --correct` shares it).
+pub fn run_plan(
+    cluster: &mut KubeCluster,
+    plan: &Plan,
+    apply: &ApplySettings,
+    report: &ReportSettings,
+    command: &str,
+    heading: &str,
+) -> ExitCode {
+    let mut display = Display::new(
+        apply.output,
+        std::io::stderr().is_terminal(),
+        report.level == 0,
+    );
+    if display.json() {
+        display.record(
+            "plan",
+            serde_json::json!({"context": cluster.context, "server": cluster.server, "plan": plan}),
+        );
+    } else {
+        out(&format!("{heading}{}", planning::text(plan, cluster)));
+    }
+    // Validate the whole set before the first write: one failure, nothing written.
+    let failing = planning::failing(plan);
+    if !failing.is_empty() {
+        err(&format!(
+            "kiln {command}: nothing applied: {} object{} would fail (see the plan): {}\n",
+            failing.len(),
+            if failing.len() == 1 { "" } else { "s" },
+            failing.join(", ")
+        ));
+        return ExitCode::from(1);
+    }
+    let writes = planning::writes(plan);
+    if apply.dry_run {
+        if !display.json() {
+            out("dry run: nothing changed\n");
+        }
         return ExitCode::SUCCESS;
     }
     if writes == 0 {
         // Nothing to change, yet an earlier run may have been stopped before its objects were
-        // ready: look at readiness as an apply does (its server-side applies change nothing).
-        out("nothing to change; checking that every object is Current\n");
-    } else if !s.yes {
+        // ready: look at readiness as an apply does.
+        if !display.json() {
+            out("nothing to change; checking that every object is Current\n");
+        }
+    } else if !apply.yes {
         let question = format!(
-            "apply {writes} change{} to {} ({})",
+            "{command} {writes} change{} to {} ({})",
             if writes == 1 { "" } else { "s" },
             cluster.context,
             cluster.server
         );
-        if let Err(code) = args::confirm("apply", "apply", "plan", &question) {
+        if let Err(code) = args::confirm(command, command, "plan", &question) {
             return code;
         }
     }
-    progress.say("applying");
-    let report = match crate::apply::apply(&mut cluster, &plan, &s.apply) {
+    let result =
+        crate::apply::apply_observed(cluster, plan, &apply.engine, &mut |e| display.event(e));
+    display.finish();
+    let report_ = match result {
         Ok(r) => r,
+        Err(e) if e.reason == "StalePlan" => {
+            err(&format!("kiln {command}: refused: {}\n", e.message));
+            return ExitCode::from(1);
+        }
         Err(e) => {
-            err(&format!("kiln apply: {e}\n"));
+            err(&format!("kiln {command}: {e}\n"));
             return ExitCode::from(1);
         }
     };
-    let step = crate::simulate::Step {
-        kind: crate::simulate::StepKind::Apply,
-        label: "PATH".into(),
-        errors: desired.errors,
-        warnings: desired.warnings,
-        not_applied: None,
-        plan: counts,
-        statuses: report.by_status(),
-        report: Some(report),
-        assumed: Vec::new(),
-        problems: Vec::new(),
-        rollback: Vec::new(),
-        rollback_to: None,
-        clock: 0,
-    };
-    let mut text = String::new();
-    crate::simulate::render_step_timed(1, &step, false, &mut text);
-    out(&text);
-    super::exit_for(usize::from(step.failed()))
+    let failed = !report_.failed().is_empty();
+    if display.json() {
+        display.record(
+            "report",
+            serde_json::json!({"statuses": report_.by_status(), "report": report_}),
+        );
+    } else {
+        let step = crate::simulate::Step {
+            kind: crate::simulate::StepKind::Apply,
+            label: "PATH".into(),
+            errors: 0,
+            warnings: 0,
+            not_applied: None,
+            plan: plan.counts(),
+            statuses: report_.by_status(),
+            report: Some(report_),
+            assumed: Vec::new(),
+            problems: Vec::new(),
+            rollback: Vec::new(),
+            rollback_to: None,
+            clock: 0,
+        };
+        let mut text = String::new();
+        crate::simulate::render_step_timed(1, &step, false, &mut text);
+        out(&text);
+    }
+    super::exit_for(usize::from(failed))
 }

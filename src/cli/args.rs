@@ -109,6 +109,80 @@ pub struct ClusterArgs {
     pub inventory: String,
 }
 
+/// How `apply`, `rollback` and `drift --correct` change a cluster.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ApplyArgs {
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking (for CI).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How long one object may take to become Current (as Flux's `timeout`).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+    /// Never delete what the inventory has and the input lacks.
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Take fields other field managers own (without it, a conflict stops the object, and
+    /// the report names the managers and fields).
+    #[arg(long)]
+    pub force: bool,
+    /// Delete and create again any object whose change the API server refuses in place (an
+    /// immutable field); without it only objects annotated
+    /// `kustomize.toolkit.fluxcd.io/force: enabled` are.
+    #[arg(long)]
+    pub force_recreate: bool,
+    /// Writes in flight at once within a wave (never across a dependency edge).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// `text`: the plan, a live progress display on standard error (plain lines when it is
+    /// not a terminal) and the report; `json`: one JSON event per line on standard output.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: OutputFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// [`ApplyArgs`] checked.
+#[derive(Clone, Debug)]
+pub struct ApplySettings {
+    pub dry_run: bool,
+    pub yes: bool,
+    pub output: OutputFormat,
+    pub engine: crate::apply::Settings,
+}
+
+impl ApplyArgs {
+    pub fn settings(&self) -> Result<ApplySettings, String> {
+        let timeout = crate::simulate::parse_duration(&self.timeout)
+            .map_err(|e| format!("--timeout: {e}"))?;
+        if self.concurrency == 0 || self.concurrency > 256 {
+            return Err(format!(
+                "--concurrency {}: give a number from 1 to 256",
+                self.concurrency
+            ));
+        }
+        Ok(ApplySettings {
+            dry_run: self.dry_run,
+            yes: self.yes,
+            output: self.output,
+            engine: crate::apply::Settings {
+                object_timeout: timeout,
+                prune: !self.no_prune,
+                force: self.force,
+                force_recreate: self.force_recreate,
+                concurrency: self.concurrency,
+                ..Default::default()
+            },
+        })
+    }
+}
+
 /// [`ClusterArgs`] checked: where to connect, and the inventory.
 pub struct ClusterSettings {
     pub kubeconfig: Option<PathBuf>,

@@ -17,6 +17,11 @@
 //! loadRestrictor: none                             # --load-restrictor
 //! strictSubstitute: true                           # --strict-substitute
 //! maxFileSize: 1048576                             # --max-file-size
+//! ignoreDifferences:                               # fields plan, apply and drift leave alone
+//! - {kind: Deployment, name: web, jsonPointers: [/spec/replicas]}
+//! - group: admissionregistration.k8s.io
+//!   kind: MutatingWebhookConfiguration
+//!   jsonPointers: [/webhooks/0/clientConfig/caBundle]
 //! ```
 //!
 //! A malformed file is reported like any input: `invalid-config` diagnostics with line and
@@ -49,6 +54,7 @@ pub struct Config {
     pub load_restrictor: Option<String>,
     pub strict_substitute: Option<bool>,
     pub max_file_size: Option<u64>,
+    pub ignore_differences: Vec<crate::plan::IgnoreRule>,
 }
 
 /// Finds the configuration for `start` (a PATH argument): `.kiln.yaml` in its directory or
@@ -249,10 +255,12 @@ fn read(
                 Some(n) => cfg.max_file_size = Some(n),
                 None => bad(&ptr, false, "`maxFileSize` is a number of bytes".into(), "expected a number"),
             },
+            "ignoreDifferences" => ignore_differences(v, &ptr, &mut bad, &mut cfg.ignore_differences),
             other => {
                 let known = [
                     "flux", "sources", "crds", "allow", "deny", "acceptUnrendered", "exclude",
                     "units", "all", "loadRestrictor", "strictSubstitute", "maxFileSize",
+                    "ignoreDifferences",
                 ];
                 let near = known
                     .iter()
@@ -266,6 +274,108 @@ fn read(
                     "unknown setting",
                 );
             }
+        }
+    }
+}
+
+/// `ignoreDifferences`: Argo CD's rules (`group`, `kind`, `name`, `namespace`, `jsonPointers`).
+fn ignore_differences(
+    v: &Value,
+    ptr: &str,
+    bad: &mut dyn FnMut(&str, bool, String, &str),
+    out: &mut Vec<crate::plan::IgnoreRule>,
+) {
+    let Some(items) = v.as_array() else {
+        bad(
+            ptr,
+            false,
+            "`ignoreDifferences` is a list of rules: {kind, jsonPointers: [...]}".into(),
+            "expected a list",
+        );
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{ptr}/{i}");
+        let Some(m) = item.as_object() else {
+            bad(
+                &at,
+                false,
+                "a rule is a mapping: {group, kind, name, namespace, jsonPointers}".into(),
+                "expected a mapping",
+            );
+            continue;
+        };
+        let mut rule = crate::plan::IgnoreRule::default();
+        let mut ok = true;
+        for (k, x) in m {
+            let field = format!("{at}/{k}");
+            match (k.as_str(), x) {
+                ("group", Value::String(s)) => rule.group = Some(s.clone()),
+                ("kind", Value::String(s)) => rule.kind = s.clone(),
+                ("name", Value::String(s)) => rule.name = Some(s.clone()),
+                ("namespace", Value::String(s)) => rule.namespace = Some(s.clone()),
+                ("jsonPointers", Value::Array(ps)) => {
+                    for (j, p) in ps.iter().enumerate() {
+                        match p.as_str() {
+                            Some(p) if p.starts_with('/') => rule.json_pointers.push(p.to_string()),
+                            _ => {
+                                ok = false;
+                                bad(
+                                    &format!("{field}/{j}"),
+                                    false,
+                                    "a JSON pointer starts with `/` (`/spec/replicas`)".into(),
+                                    "not a JSON pointer",
+                                );
+                            }
+                        }
+                    }
+                }
+                ("jqPathExpressions" | "managedFieldsManagers", _) => {
+                    ok = false;
+                    bad(
+                        &field,
+                        true,
+                        format!("`{k}` is not supported yet; write the fields as `jsonPointers`"),
+                        "not supported",
+                    );
+                }
+                ("group" | "kind" | "name" | "namespace", _) => {
+                    ok = false;
+                    bad(
+                        &field,
+                        false,
+                        format!("`{k}` must be a string"),
+                        "expected a string",
+                    );
+                }
+                ("jsonPointers", _) => {
+                    ok = false;
+                    bad(
+                        &field,
+                        false,
+                        "`jsonPointers` is a list of JSON pointers".into(),
+                        "expected a list",
+                    );
+                }
+                _ => {
+                    ok = false;
+                    bad(
+                        &field,
+                        true,
+                        format!(
+                            "unknown field `{k}` in an ignoreDifferences rule (group, kind, name, namespace, jsonPointers)"
+                        ),
+                        "unknown field",
+                    );
+                }
+            }
+        }
+        if rule.kind.is_empty() {
+            ok = false;
+            bad(&at, false, "a rule names a `kind`".into(), "no kind");
+        }
+        if ok {
+            out.push(rule);
         }
     }
 }

@@ -20,8 +20,14 @@ mod completion;
 mod config;
 #[cfg(feature = "kube")]
 mod delete;
+#[cfg(feature = "kube")]
+mod drift;
+#[cfg(feature = "kube")]
+mod events;
 mod explain;
 mod graph;
+#[cfg(feature = "kube")]
+mod plan;
 mod progress;
 #[cfg(feature = "serve")]
 mod serve;
@@ -73,11 +79,23 @@ enum Command {
     Sim(sim::Args),
     /// Run scenario files against a simulated cluster and check their expectations.
     Test(test::Args),
-    /// Apply PATH to a cluster: plan against the live state, confirm, apply in dependency
-    /// order with readiness gates, prune kiln's inventory. Half-built: no saved plans, drift,
-    /// or rollback commands, progress display or parallel writes yet.
+    /// What `kiln apply` would change on a cluster: a server-side dry run of every object
+    /// against the live state, field by field; `--out FILE` saves it for `kiln apply FILE`.
+    #[cfg(feature = "kube")]
+    Plan(Box<plan::Args>),
+    /// Apply PATH (or a plan saved by `kiln plan --out`) to a cluster: plan against the live
+    /// state, refuse it whole if any object would fail, confirm, apply in dependency order
+    /// with readiness gates and a live progress display, prune kiln's inventory.
     #[cfg(feature = "kube")]
     Apply(Box<apply::Args>),
+    /// Where the live cluster differs from the repository, field by field, with who changed
+    /// each field; `--correct` applies the repository's version of what drifted.
+    #[cfg(feature = "kube")]
+    Drift(Box<drift::Args>),
+    /// Apply PATH as it was at an earlier revision (`--to REV`) as a new plan, pruning what
+    /// that revision lacks.
+    #[cfg(feature = "kube")]
+    Rollback(Box<apply::RollbackArgs>),
     /// What kiln's inventory owns on a cluster, and each object's kstatus (exit 0 when all
     /// are Current).
     #[cfg(feature = "kube")]
@@ -137,7 +155,13 @@ where
         Command::Sim(a) => sim::settings(a).map(sim::run),
         Command::Test(a) => test::settings(a).map(test::run),
         #[cfg(feature = "kube")]
+        Command::Plan(a) => plan::settings(*a).map(plan::run),
+        #[cfg(feature = "kube")]
         Command::Apply(a) => apply::settings(*a).map(apply::run),
+        #[cfg(feature = "kube")]
+        Command::Drift(a) => drift::settings(*a).map(drift::run),
+        #[cfg(feature = "kube")]
+        Command::Rollback(a) => apply::rollback_settings(*a).map(apply::run),
         #[cfg(feature = "kube")]
         Command::Status(a) => status::settings(a).map(status::run),
         #[cfg(feature = "kube")]
@@ -153,6 +177,23 @@ where
         }
         Err(Failure::Reported) => ExitCode::from(2),
     }
+}
+
+/// Writes a file whole or not at all (a temporary file beside it, then renamed).
+pub(crate) fn write_whole(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "kiln".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// Why a command could not start: a usage problem (one line), or one already reported (a

@@ -43,6 +43,17 @@ pub struct Args {
     /// no nodes: Pods stay Pending).
     #[arg(long, value_name = "N", default_value_t = 3)]
     nodes: u32,
+    /// Give the cluster what DIR expects it to have already, as `kiln sim` assumes it: the
+    /// custom kinds DIR uses that no CRD in it defines (Flux's, an operator's), the namespaces
+    /// it uses without defining, the StorageClasses its claims name; without applying DIR.
+    /// A cluster ready for `kiln apply DIR` to be tried against. Rendered with the input flags.
+    #[arg(long, value_name = "DIR")]
+    assume_for: Option<PathBuf>,
+    /// Make writes of objects fail, or their Pods misbehave: `KIND/NAMESPACE/NAME=FAULT`
+    /// (`*` for any namespace or name), FAULT as `kiln sim --fault` takes it
+    /// (`fail-writes:2:429`, `image-pull-backoff`, `crash-loop`, `delay:30s`...).
+    #[arg(long = "fault", value_name = "OBJECT=FAULT")]
+    faults: Vec<String>,
 }
 
 pub struct Settings {
@@ -55,6 +66,31 @@ pub struct Settings {
     scale: f64,
     seed: u64,
     nodes: u32,
+    /// What to give the cluster before anything is applied.
+    assume_for: Option<Target>,
+    faults: Vec<crate::cluster::sim::Fault>,
+}
+
+/// `KIND/NAMESPACE/NAME=FAULT`.
+fn fault(text: &str) -> Result<crate::cluster::sim::Fault, String> {
+    let usage = || {
+        format!(
+            "--fault `{text}`: write KIND/NAMESPACE/NAME=FAULT, e.g. ConfigMap/*/*=fail-writes:2:429"
+        )
+    };
+    let (target, what) = text.split_once('=').ok_or_else(usage)?;
+    let parts: Vec<&str> = target.split('/').collect();
+    let (kind, namespace, name) = match parts.as_slice() {
+        [k, n, m] if !k.is_empty() && !n.is_empty() && !m.is_empty() => (*k, *n, *m),
+        [k, m] if !k.is_empty() && !m.is_empty() => (*k, "", *m),
+        _ => return Err(usage()),
+    };
+    Ok(crate::cluster::sim::Fault {
+        kind: kind.to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        fault: crate::simulate::parse_fault_kind(what).map_err(|e| format!("--fault: {e}"))?,
+    })
 }
 
 pub fn settings(a: Args) -> Result<Settings, Failure> {
@@ -85,8 +121,24 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
         }
         Some(targets.remove(0))
     };
+    let assume_for = match &a.assume_for {
+        Some(dir) => {
+            let mut again = a.input.clone();
+            again.paths = vec![dir.clone()];
+            let mut targets = args::inputs(&again, &cfg, None, false)?;
+            Some(targets.remove(0))
+        }
+        None => None,
+    };
+    let faults = a
+        .faults
+        .iter()
+        .map(|f| fault(f))
+        .collect::<Result<Vec<_>, String>>()?;
     Ok(Settings {
         input,
+        assume_for,
+        faults,
         report,
         listen: a.listen,
         kubeconfig: a.kubeconfig,
@@ -102,23 +154,6 @@ pub fn kubeconfig(address: SocketAddr) -> String {
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: kiln-sim\n  cluster:\n    server: http://{address}\ncontexts:\n- name: kiln-sim\n  context:\n    cluster: kiln-sim\n    user: kiln-sim\n    namespace: default\ncurrent-context: kiln-sim\nusers:\n- name: kiln-sim\n  user: {{}}\n"
     )
-}
-
-/// Writes a file whole or not at all (a temporary file beside it, then renamed).
-fn write_whole(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "kiln".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 /// The objects of a state file: a `List` (or several YAML documents of objects).
@@ -207,6 +242,31 @@ pub fn run(s: Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(target) = &s.assume_for {
+        let progress = Progress::new(s.report.progress);
+        let (compiled, _) = match super::compile(target, &s.report, &progress) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let mut session = Session::new(
+            config.clone(),
+            crate::plan::Inventory::secret("default", "kiln"),
+            Default::default(),
+        );
+        session.sim = sim;
+        let assumed = session.assume(&Desired::from_compiled(compiled, "DIR"));
+        sim = std::mem::replace(&mut session.sim, SimCluster::new(config.clone()));
+        err(&format!(
+            "kiln sim serve: {} thing{} {} expects the cluster to have: {}\n",
+            assumed.len(),
+            if assumed.len() == 1 { "" } else { "s" },
+            target.input.display,
+            assumed.join(", ")
+        ));
+    }
+    for f in &s.faults {
+        sim.inject(f.clone());
+    }
     let mut failed = false;
     if let Some(target) = &s.input {
         let progress = Progress::new(s.report.progress);
@@ -242,7 +302,7 @@ pub fn run(s: Settings) -> ExitCode {
             let path = kubeconfig_path.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("kiln-sim-{}.kubeconfig", address.port()))
             });
-            match write_whole(&path, &kubeconfig(address)) {
+            match super::write_whole(&path, &kubeconfig(address)) {
                 Ok(()) => {
                     out(&format!(
                         "kiln sim serve: a simulated Kubernetes {} cluster on http://{address}{}\nkubeconfig: {}\ntry: kubectl --kubeconfig {} get namespaces\nCtrl-C stops it{}.\n",
@@ -285,7 +345,7 @@ pub fn run(s: Settings) -> ExitCode {
         let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": sim.dump()});
         let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
         text.push('\n');
-        if let Err(e) = write_whole(path, &text) {
+        if let Err(e) = super::write_whole(path, &text) {
             err(&format!(
                 "kiln: cannot save the state to {}: {e}\n",
                 path.display()

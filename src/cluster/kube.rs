@@ -18,6 +18,9 @@ use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// One server-side apply to send: where, the object's name, the object.
+type Write = (Api<DynamicObject>, String, Value);
+
 /// A cluster reached through the Kubernetes API.
 pub struct KubeCluster {
     runtime: tokio::runtime::Runtime,
@@ -48,6 +51,12 @@ fn api_error(e: kube::Error) -> ApiError {
             } else {
                 s.message.clone()
             },
+        )
+        .with_retry_after(
+            s.details
+                .as_ref()
+                .map(|d| u64::from(d.retry_after_seconds))
+                .filter(|s| *s > 0),
         ),
         other => ApiError::new(503, "ServiceUnavailable", format!("{other}")),
     }
@@ -112,6 +121,10 @@ impl KubeCluster {
             }
         })?;
         let server = config.cluster_url.to_string();
+        // Writes are retried by the apply engine, which says so in its progress and honours
+        // `Retry-After` itself; reads are retried here ([`KubeCluster::read`]).
+        let mut config = config;
+        config.default_retry = false;
         let client = {
             let _guard = runtime.enter();
             kube::Client::try_from(config).map_err(|e| format!("cannot build a client: {e}"))?
@@ -149,6 +162,30 @@ impl KubeCluster {
             context: name.to_string(),
             server: name.to_string(),
         })
+    }
+
+    /// A read, tried again (up to 3 times, waiting as the server asks or doubling from half a
+    /// second) while the server answers 429, 502, 503 or 504.
+    fn read<T, F, Fut>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let mut attempt: u32 = 0;
+        loop {
+            match self.runtime.block_on(f()).map_err(api_error) {
+                Err(e) if e.is_transient() && attempt < 3 => {
+                    attempt += 1;
+                    let wait = e
+                        .retry_after
+                        .map(|s| s.saturating_mul(1_000))
+                        .unwrap_or(500 << (attempt - 1))
+                        .min(30_000);
+                    std::thread::sleep(std::time::Duration::from_millis(wait));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The preferred version's resource of a kind, asking discovery when it is not known yet.
@@ -224,11 +261,7 @@ impl Cluster for KubeCluster {
     fn get(&mut self, key: &ObjectKey) -> Result<Option<Value>, ApiError> {
         let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
         let (api, _) = self.api(&key.group, "", &key.kind, ns)?;
-        let name = key.name.clone();
-        self.runtime
-            .block_on(async move { api.get_opt(&name).await })
-            .map(|o| o.map(shown))
-            .map_err(api_error)
+        self.read(|| api.get_opt(&key.name)).map(|o| o.map(shown))
     }
 
     fn list(
@@ -242,9 +275,7 @@ impl Cluster for KubeCluster {
         let (api, _) = self.api(group, version, kind, namespace)?;
         let params = ListParams::default().labels(selector);
         let mut items: Vec<Value> = self
-            .runtime
-            .block_on(async move { api.list(&params).await })
-            .map_err(api_error)?
+            .read(|| api.list(&params))?
             .items
             .into_iter()
             .map(shown)
@@ -266,24 +297,85 @@ impl Cluster for KubeCluster {
     }
 
     fn apply(&mut self, object: &Value, options: &ApplyOptions) -> Result<Value, ApiError> {
-        let api_version = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-        let (group, version) = split_api(api_version);
-        let key = super::key_of(object);
-        let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
-        let (api, _) = self.api(group, version, kind, ns.or(Some("default")))?;
+        self.apply_all(&[object], options, 1)
+            .pop()
+            .unwrap_or_else(|| Err(ApiError::new(500, "InternalError", "no answer")))
+    }
+
+    fn apply_all(
+        &mut self,
+        objects: &[&Value],
+        options: &ApplyOptions,
+        concurrency: usize,
+    ) -> Vec<Result<Value, ApiError>> {
+        use futures_util::stream::{self, StreamExt};
         let mut params = PatchParams::apply(&options.manager);
         params.force = options.force;
         params.dry_run = options.dry_run;
+        // Discovery first (it may ask the server), then the writes, `concurrency` at a time.
+        let requests: Vec<Result<Write, ApiError>> = objects
+            .iter()
+            .map(|object| {
+                let (api_version, kind) = super::api_and_kind(object);
+                let (group, version) = split_api(&api_version);
+                let key = super::key_of(object);
+                let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
+                let (api, _) = self.api(group, version, &kind, ns.or(Some("default")))?;
+                Ok((api, key.name, (*object).clone()))
+            })
+            .collect();
+        let params = &params;
+        self.runtime.block_on(async move {
+            stream::iter(requests)
+                .map(|r| async move {
+                    let (api, name, body) = r?;
+                    api.patch(&name, params, &Patch::Apply(&body))
+                        .await
+                        .map(shown)
+                        .map_err(api_error)
+                })
+                .buffered(concurrency.max(1))
+                .collect()
+                .await
+        })
+    }
+
+    fn take_over(
+        &mut self,
+        key: &ObjectKey,
+        resource_version: &str,
+        from: &[&str],
+        to: &str,
+    ) -> Result<bool, ApiError> {
+        let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
+        let (api, _) = self.api(&key.group, "", &key.kind, ns)?;
         let name = key.name.clone();
-        let body = object.clone();
-        self.runtime
-            .block_on(async move { api.patch(&name, &params, &Patch::Apply(&body)).await })
-            .map(shown)
-            .map_err(api_error)
+        let rv = resource_version.to_string();
+        let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+        let to = to.to_string();
+        self.runtime.block_on(async move {
+            let Some(live) = api.get_opt(&name).await.map_err(api_error)? else {
+                return Err(ApiError::not_found(format!("{name} not found")));
+            };
+            let entries: Vec<Value> = live
+                .metadata
+                .managed_fields
+                .iter()
+                .flatten()
+                .filter_map(|e| serde_json::to_value(e).ok())
+                .collect();
+            let from: Vec<&str> = from.iter().map(String::as_str).collect();
+            let Some(upgraded) = super::upgrade_managed_fields(&entries, &from, &to) else {
+                return Ok(false);
+            };
+            // The resourceVersion makes the write conditional, as kubectl's JSON patch test.
+            let patch = serde_json::json!({"metadata": {
+                "resourceVersion": rv, "managedFields": upgraded}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map(|_| true)
+                .map_err(api_error)
+        })
     }
 
     fn delete(&mut self, key: &ObjectKey, options: &DeleteOptions) -> Result<bool, ApiError> {

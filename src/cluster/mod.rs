@@ -36,6 +36,9 @@ pub struct ApiError {
     /// `InternalError`, `ServiceUnavailable`.
     pub reason: String,
     pub message: String,
+    /// How long the server asked to wait before trying again (`Retry-After`, or a `Status`'s
+    /// `details.retryAfterSeconds`), in seconds.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -44,7 +47,14 @@ impl ApiError {
             code,
             reason: reason.into(),
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error with the server's `Retry-After`.
+    pub fn with_retry_after(mut self, seconds: Option<u64>) -> ApiError {
+        self.retry_after = seconds;
+        self
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
@@ -63,10 +73,32 @@ impl ApiError {
         ApiError::new(403, "Forbidden", message)
     }
 
-    /// Transient: worth retrying.
+    /// Transient: worth retrying (429 Too Many Requests, and the 5xx answers a server or a
+    /// proxy gives while it is busy or restarting; not 500, which a webhook's refusal is).
     pub fn is_transient(&self) -> bool {
-        matches!(self.code, 429 | 503 | 504)
-            || matches!(self.reason.as_str(), "ServerTimeout" | "Timeout")
+        matches!(self.code, 429 | 502 | 503 | 504)
+            || matches!(
+                self.reason.as_str(),
+                "ServerTimeout" | "Timeout" | "TooManyRequests"
+            )
+    }
+
+    /// The managers a server-side apply conflict names (`conflict with "kubectl-edit" using
+    /// v1: .spec.replicas`), in the order named, without repeats.
+    pub fn conflicting_managers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if self.code != 409 || !self.message.starts_with("Apply failed") {
+            return out;
+        }
+        // `conflict with "m" using v1: .a` per field, or `conflicts with "m" using v1:` once.
+        for part in self.message.split(" with \"").skip(1) {
+            if let Some((name, _)) = part.split_once('"')
+                && !out.iter().any(|m| m == name)
+            {
+                out.push(name.to_string());
+            }
+        }
+        out
     }
 }
 
@@ -138,14 +170,109 @@ pub trait Cluster {
     /// result.
     fn apply(&mut self, object: &Value, options: &ApplyOptions) -> Result<Value, ApiError>;
 
+    /// Server-side applies of several objects at once, at most `concurrency` in flight (a
+    /// backend that can send them in parallel does; the default applies them one by one).
+    /// Results are in the order of `objects`.
+    fn apply_all(
+        &mut self,
+        objects: &[&Value],
+        options: &ApplyOptions,
+        concurrency: usize,
+    ) -> Vec<Result<Value, ApiError>> {
+        let _ = concurrency;
+        objects.iter().map(|o| self.apply(o, options)).collect()
+    }
+
     /// Deletes an object. `Ok(false)` when it did not exist.
     fn delete(&mut self, key: &ObjectKey, options: &DeleteOptions) -> Result<bool, ApiError>;
+
+    /// Moves the fields the managers `from` own (with `Update` operations, as `kubectl apply`
+    /// without `--server-side` leaves them) to `to`'s `Apply` entry, as `kubectl apply
+    /// --server-side` does when it takes over a client-side-applied object (KEP-555,
+    /// client-go's `csaupgrade`). Refused with a conflict when the object changed since
+    /// `resource_version`. `Ok(false)` when there was nothing to move.
+    fn take_over(
+        &mut self,
+        key: &ObjectKey,
+        resource_version: &str,
+        from: &[&str],
+        to: &str,
+    ) -> Result<bool, ApiError>;
 
     /// The current time.
     fn now(&mut self) -> Millis;
 
     /// Waits: on the simulator, advances the virtual clock and runs the controllers.
     fn sleep(&mut self, millis: Millis);
+}
+
+/// The managers whose fields kiln takes over: `kubectl apply` without `--server-side`
+/// (`kubectl-client-side-apply`, and plain `kubectl` before kubectl 1.22 named it so).
+pub const CLIENT_SIDE_APPLY_MANAGERS: &[&str] = &["kubectl-client-side-apply", "kubectl"];
+
+/// The annotation client-side `kubectl apply` keeps its last applied configuration in.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// client-go's `csaupgrade.UpgradeManagedFields` on `managedFields` as the API writes them
+/// (`fieldsV1`): every `Update` entry (main resource) of a manager in `from` is merged into
+/// `to`'s `Apply` entry (made from the first one when there is none) and removed. `None` when
+/// no entry of `from` is there.
+pub fn upgrade_managed_fields(entries: &[Value], from: &[&str], to: &str) -> Option<Vec<Value>> {
+    fn union(into: &mut Value, other: &Value) {
+        let (Some(a), Some(b)) = (into.as_object_mut(), other.as_object()) else {
+            return;
+        };
+        for (k, v) in b {
+            match a.get_mut(k) {
+                Some(existing) => union(existing, v),
+                None => {
+                    a.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    let s = |e: &Value, f: &str| e.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+    let is_old = |e: &Value| {
+        from.contains(&s(e, "manager").as_str())
+            && s(e, "operation") == "Update"
+            && s(e, "subresource").is_empty()
+    };
+    if !entries.iter().any(is_old) {
+        return None;
+    }
+    let mut out: Vec<Value> = Vec::new();
+    let mut first_old: Option<(usize, Value)> = None;
+    let mut taken = serde_json::json!({});
+    for e in entries {
+        if is_old(e) {
+            union(&mut taken, e.get("fieldsV1").unwrap_or(&Value::Null));
+            if first_old.is_none() {
+                first_old = Some((out.len(), e.clone()));
+            }
+        } else {
+            out.push(e.clone());
+        }
+    }
+    let target = out
+        .iter()
+        .position(|e| s(e, "manager") == to && s(e, "operation") == "Apply");
+    let i = match (target, first_old) {
+        (Some(i), _) => i,
+        (None, Some((at, mut renamed))) => {
+            renamed["manager"] = to.into();
+            renamed["operation"] = "Apply".into();
+            renamed["fieldsType"] = "FieldsV1".into();
+            renamed["fieldsV1"] = serde_json::json!({});
+            out.insert(at, renamed);
+            at
+        }
+        (None, None) => return None,
+    };
+    if !out[i].get("fieldsV1").is_some_and(Value::is_object) {
+        out[i]["fieldsV1"] = serde_json::json!({});
+    }
+    union(&mut out[i]["fieldsV1"], &taken);
+    Some(out)
 }
 
 /// `group/version` split in two (`v1` is the core group's).
@@ -210,6 +337,54 @@ mod tests {
         assert_eq!(
             rfc3339(1_709_164_800_000 + 3_661_000),
             "2024-02-29T01:01:01Z"
+        );
+    }
+
+    #[test]
+    fn client_side_apply_fields_move_to_the_server_side_manager() {
+        let entries = vec![
+            serde_json::json!({"manager": "kubectl-client-side-apply", "operation": "Update",
+                "apiVersion": "v1", "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:data": {"f:a": {}, "f:b": {}}, "f:metadata": {"f:annotations": {
+                    "f:kubectl.kubernetes.io/last-applied-configuration": {}}}}}),
+            serde_json::json!({"manager": "kubectl-edit", "operation": "Update",
+                "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:c": {}}}}),
+            serde_json::json!({"manager": "kiln", "operation": "Apply", "apiVersion": "v1",
+                "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:a": {}}}}),
+        ];
+        let out = upgrade_managed_fields(&entries, CLIENT_SIDE_APPLY_MANAGERS, "kiln").unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0]["manager"], "kubectl-edit");
+        assert_eq!(
+            out[1]["fieldsV1"],
+            serde_json::json!({"f:data": {"f:a": {}, "f:b": {}}, "f:metadata": {"f:annotations": {
+                "f:kubectl.kubernetes.io/last-applied-configuration": {}}}})
+        );
+        // No server-side entry yet: the client-side one becomes it, in its place.
+        let out =
+            upgrade_managed_fields(&entries[..2], CLIENT_SIDE_APPLY_MANAGERS, "kiln").unwrap();
+        assert_eq!(out[0]["manager"], "kiln");
+        assert_eq!(out[0]["operation"], "Apply");
+        assert_eq!(out[1]["manager"], "kubectl-edit");
+        assert!(
+            upgrade_managed_fields(&entries[1..], CLIENT_SIDE_APPLY_MANAGERS, "kiln").is_none()
+        );
+    }
+
+    #[test]
+    fn conflicts_name_their_managers() {
+        let e = ApiError::conflict(
+            "Apply failed with 2 conflicts: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas\nconflict with \"hpa\" using apps/v1: .spec.template",
+        );
+        assert_eq!(e.conflicting_managers(), vec!["kubectl-edit", "hpa"]);
+        let e = ApiError::conflict(
+            "Apply failed with 2 conflicts: conflicts with \"kubectl-edit\" using v1:\n- .data.a\n- .data.b",
+        );
+        assert_eq!(e.conflicting_managers(), vec!["kubectl-edit"]);
+        assert!(
+            ApiError::conflict("the object has been modified")
+                .conflicting_managers()
+                .is_empty()
         );
     }
 

@@ -209,7 +209,7 @@ impl Session {
     /// Serves the kinds the desired state uses without defining (Flux's, a Helm chart's), and
     /// creates the namespaces it uses without defining (made by a bootstrap, by hand): what a
     /// cluster the repository is meant for already has. Reports say what was assumed.
-    fn assume(&mut self, desired: &Desired) -> Vec<String> {
+    pub fn assume(&mut self, desired: &Desired) -> Vec<String> {
         let mut now = self.assume_kinds(desired);
         let defined: BTreeSet<&str> = desired
             .objects
@@ -492,7 +492,7 @@ impl Session {
         let held = current.held.clone();
         let (objects, graph) = (current.objects.clone(), current.graph.clone());
         match plan::plan(&mut self.sim, &objects, &graph, &self.inventory, &held) {
-            Ok(p) => apply::drift(&mut self.sim, &p),
+            Ok(p) => apply::drift(&p),
             Err(_) => Vec::new(),
         }
     }

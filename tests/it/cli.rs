@@ -630,6 +630,14 @@ fn readme_synopsis_agrees_with_help() {
                     .map(String::from)
                     .to_vec();
             }
+            Some(&"cluster") => {
+                current = ["plan", "apply", "drift", "rollback", "status", "delete"]
+                    .map(String::from)
+                    .to_vec();
+            }
+            Some(&"apply") => {
+                current = ["apply", "drift", "rollback"].map(String::from).to_vec();
+            }
             None => continue,
             _ => {}
         }

@@ -354,6 +354,16 @@ impl Cluster for Interrupted<'_> {
         self.write_allowed(options.dry_run)?;
         self.inner.delete(key, options)
     }
+    fn take_over(
+        &mut self,
+        key: &ObjectKey,
+        resource_version: &str,
+        from: &[&str],
+        to: &str,
+    ) -> Result<bool, kiln::cluster::ApiError> {
+        self.write_allowed(false)?;
+        self.inner.take_over(key, resource_version, from, to)
+    }
     fn now(&mut self) -> kiln::cluster::Millis {
         self.inner.now()
     }
@@ -422,5 +432,314 @@ fn contract_an_apply_interrupted_after_any_write_converges_when_run_again() {
             );
             cleanup(c, &ns);
         }
+    }
+}
+
+#[test]
+fn contract_without_force_a_conflict_stops_the_object_and_names_the_manager() {
+    let dir = scratch("contract-noforce-data");
+    let ns = "contract-noforce";
+    let yaml = format!(
+        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{colour: blue}}\n",
+        namespace(ns)
+    );
+    let state = desired(&dir, "state", &yaml);
+    let key = ObjectKey {
+        group: String::new(),
+        kind: "ConfigMap".into(),
+        namespace: ns.into(),
+        name: "settings".into(),
+    };
+    for mut t in targets("noforce") {
+        let c = t.cluster.as_mut();
+        let inv = inventory(ns);
+        apply_state(c, &inv, &state);
+        let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": ns}, "data": {"colour": "red"}});
+        let by_them = ApplyOptions {
+            manager: "someone-else".into(),
+            force: true,
+            dry_run: false,
+        };
+        c.apply(&theirs, &by_them).expect("taken");
+        // Unforced, the plan says the change would fail, and names who holds the field.
+        let unforced = plan::Options {
+            force: false,
+            ignore: Vec::new(),
+        };
+        let p = plan::plan_with(
+            c,
+            &state.objects,
+            &state.graph,
+            &inv,
+            &state.held,
+            &unforced,
+        )
+        .expect("plan");
+        let change = p.changes().find(|ch| ch.key == key).expect("planned");
+        let error = change.error.clone().unwrap_or_default();
+        assert!(
+            error.contains("conflict with \"someone-else\"") && error.contains(".data.colour"),
+            "{}: {error}",
+            t.name
+        );
+        // The engine without force stops there too.
+        let report = apply::apply(
+            c,
+            &p,
+            &Settings {
+                force: false,
+                ..settings()
+            },
+        )
+        .expect("apply");
+        let o = report
+            .outcomes
+            .iter()
+            .find(|o| o.object == key.to_string())
+            .expect("an outcome");
+        assert!(
+            o.error
+                .as_deref()
+                .is_some_and(|e| e.contains("someone-else")),
+            "{}: {o:?}",
+            t.name
+        );
+        assert_eq!(
+            report.prune_skipped.as_deref(),
+            Some("1 object did not become ready"),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            c.get(&key).expect("get").expect("exists")["data"]["colour"],
+            "red",
+            "{}",
+            t.name
+        );
+        // Forced, the repository's value comes back.
+        apply_state(c, &inv, &state);
+        assert_eq!(
+            c.get(&key).expect("get").expect("exists")["data"]["colour"],
+            "blue",
+            "{}",
+            t.name
+        );
+        cleanup(c, ns);
+    }
+}
+
+/// How `kubectl apply` (client-side) would have written an object: a create by the manager
+/// `kubectl-client-side-apply` (an Update operation), with the last applied configuration
+/// in an annotation.
+fn client_side_applied(object: &serde_json::Value) -> serde_json::Value {
+    let mut v = object.clone();
+    v["metadata"]["annotations"] = json!({
+        kiln::cluster::LAST_APPLIED: serde_json::to_string(object).expect("json")});
+    v
+}
+
+#[test]
+fn contract_take_over_from_kubectl_client_side_apply_removes_what_the_repository_dropped() {
+    let dir = scratch("contract-csa-data");
+    let ns = "contract-csa";
+    let before = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "legacy", "namespace": ns}, "data": {"a": "1", "b": "2"}});
+    let yaml = format!(
+        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: legacy, namespace: {ns}}}\ndata: {{a: '1'}}\n",
+        namespace(ns)
+    );
+    let state = desired(&dir, "state", &yaml);
+    let key = ObjectKey {
+        group: String::new(),
+        kind: "ConfigMap".into(),
+        namespace: ns.into(),
+        name: "legacy".into(),
+    };
+    let namespace_object =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+    // Each target gets the object as kubectl's client-side apply leaves it.
+    let mut clusters: Vec<(&str, Box<dyn Cluster>, Option<Served>)> = Vec::new();
+    let mut sim = SimCluster::new(SimConfig::default());
+    sim.create(namespace_object.clone(), "kubectl-create", false)
+        .expect("namespace");
+    sim.create(
+        client_side_applied(&before),
+        "kubectl-client-side-apply",
+        false,
+    )
+    .expect("create");
+    clusters.push(("simulator", Box::new(sim), None));
+    let server = ApiServer::new(
+        SimCluster::new(SimConfig::default()),
+        Clock::Wall { scale: 50.0 },
+    );
+    {
+        let mut sim = server.lock();
+        sim.create(namespace_object, "kubectl-create", false)
+            .expect("namespace");
+        sim.create(
+            client_side_applied(&before),
+            "kubectl-client-side-apply",
+            false,
+        )
+        .expect("create");
+    }
+    clusters.push((
+        "client, in-process",
+        Box::new(KubeCluster::with_service(server, "in-process").expect("client")),
+        None,
+    ));
+    let file = dir.join("legacy.json");
+    std::fs::write(&file, before.to_string()).expect("write");
+    // kubectl's own client-side apply, against kiln sim serve and a real cluster.
+    let kubectl_apply = |kubeconfig: &Path| {
+        let kubectl = |args: &[&str]| {
+            std::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(kubeconfig)
+                .args(args)
+                .output()
+                .expect("kubectl runs (it is on every machine)")
+        };
+        kubectl(&["create", "namespace", ns]);
+        let out = kubectl(&["apply", "-f", file.to_str().expect("utf-8")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let served = Served::start(&scratch("contract-csa"), &["--time-scale", "50"]);
+    kubectl_apply(&served.kubeconfig);
+    clusters.push((
+        "client, kiln sim serve over HTTP (kubectl apply before)",
+        Box::new(KubeCluster::connect(Some(&served.kubeconfig), None).expect("connect")),
+        Some(served),
+    ));
+    match std::env::var_os("KILN_E2E_KUBECONFIG") {
+        Some(path) => {
+            kubectl_apply(Path::new(&path));
+            clusters.push((
+                "real cluster (KILN_E2E_KUBECONFIG)",
+                Box::new(KubeCluster::connect(Some(Path::new(&path)), None).expect("connect")),
+                None,
+            ));
+        }
+        None => {
+            eprintln!("contract take-over: real cluster skipped: KILN_E2E_KUBECONFIG is not set")
+        }
+    }
+    for (name, mut c, _served) in clusters {
+        let c = c.as_mut();
+        let inv = inventory(ns);
+        let p = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        let change = p.changes().find(|ch| ch.key == key).expect("planned");
+        assert_eq!(
+            change.take_over,
+            vec!["kubectl-client-side-apply"],
+            "{name}"
+        );
+        let paths: Vec<(&str, Option<&str>)> = change
+            .fields
+            .iter()
+            .map(|f| (f.path.as_str(), f.after.as_deref()))
+            .collect();
+        assert!(paths.contains(&(".data.b", None)), "{name}: {paths:?}");
+        let annotation = change
+            .fields
+            .iter()
+            .find(|f| f.path.ends_with("last-applied-configuration"))
+            .expect("the annotation goes");
+        assert!(
+            annotation
+                .before
+                .as_deref()
+                .is_some_and(|b| b.starts_with("(kubectl's last applied configuration, sha256:")),
+            "{name}: {annotation:?}"
+        );
+        let report = apply::apply(c, &p, &settings()).expect("apply");
+        assert!(report.failed().is_empty(), "{name}: {:?}", report.failed());
+        let live = c.get(&key).expect("get").expect("exists");
+        assert_eq!(live["data"], json!({"a": "1"}), "{name}");
+        assert_eq!(live["metadata"].get("annotations"), None, "{name}: {live}");
+        let managers: Vec<&str> = live["metadata"]["managedFields"]
+            .as_array()
+            .expect("managedFields")
+            .iter()
+            .filter_map(|m| m["manager"].as_str())
+            .collect();
+        assert!(
+            !managers.contains(&"kubectl-client-side-apply"),
+            "{name}: {managers:?}"
+        );
+        let again = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        assert_eq!(format!("{:?}", again.counts()), "{Unchanged: 2}", "{name}");
+        cleanup(c, ns);
+    }
+}
+
+#[test]
+fn contract_throttled_writes_wait_as_the_server_asks_then_succeed() {
+    let dir = scratch("contract-429-data");
+    let ns = "contract-throttle";
+    let yaml = format!(
+        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: throttled, namespace: {ns}}}\ndata: {{a: '1'}}\n",
+        namespace(ns)
+    );
+    let state = desired(&dir, "state", &yaml);
+    let fault = kiln::cluster::sim::Fault {
+        kind: "ConfigMap".into(),
+        namespace: ns.into(),
+        name: "throttled".into(),
+        fault: kiln::cluster::sim::FaultKind::FailWrites {
+            times: 2,
+            code: 429,
+        },
+    };
+    let mut clusters: Vec<(&str, Box<dyn Cluster>, Option<Served>)> = Vec::new();
+    let mut sim = SimCluster::new(SimConfig::default());
+    sim.inject(fault.clone());
+    clusters.push(("simulator", Box::new(sim), None));
+    let mut sim = SimCluster::new(SimConfig::default());
+    sim.inject(fault);
+    let server = ApiServer::new(sim, Clock::Wall { scale: 50.0 });
+    clusters.push((
+        "client, in-process",
+        Box::new(KubeCluster::with_service(server, "in-process").expect("client")),
+        None,
+    ));
+    let served = Served::start(
+        &scratch("contract-429"),
+        &[
+            "--time-scale",
+            "50",
+            "--fault",
+            &format!("ConfigMap/{ns}/throttled=fail-writes:2:429"),
+        ],
+    );
+    clusters.push((
+        "client, kiln sim serve over HTTP",
+        Box::new(KubeCluster::connect(Some(&served.kubeconfig), None).expect("connect")),
+        Some(served),
+    ));
+    for (name, mut c, _served) in clusters {
+        let c = c.as_mut();
+        let inv = inventory(ns);
+        let p = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        let mut retries = Vec::new();
+        let report = apply::apply_observed(c, &p, &settings(), &mut |e| {
+            if let apply::Event::Retrying { error, wait, .. } = e {
+                retries.push((error, wait));
+            }
+        })
+        .expect("apply");
+        assert!(report.failed().is_empty(), "{name}: {:?}", report.failed());
+        assert_eq!(retries.len(), 2, "{name}: {retries:?}");
+        for (error, wait) in &retries {
+            assert!(error.contains("(TooManyRequests)"), "{name}: {error}");
+            assert_eq!(*wait, 1_000, "{name}: Retry-After is one second");
+        }
+        cleanup(c, ns);
     }
 }

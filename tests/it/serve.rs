@@ -43,7 +43,7 @@ impl Served {
         }
     }
 
-    fn kubectl(&self, args: &[&str]) -> (i32, String, String) {
+    pub fn kubectl(&self, args: &[&str]) -> (i32, String, String) {
         self.kubectl_in(&root(), args, None)
     }
 

@@ -281,9 +281,16 @@ fn error(e: &ApiError, group: &str) -> Response<Body> {
     let details = match e.reason.as_str() {
         "Invalid" => invalid_details(&e.message, group),
         "NotFound" | "AlreadyExists" | "Conflict" | "Forbidden" => named_details(&e.message),
-        _ => None,
+        _ => e.retry_after.map(|s| json!({"retryAfterSeconds": s})),
     };
-    status(e.code, &e.reason, &e.message, details)
+    let mut r = status(e.code, &e.reason, &e.message, details);
+    // As the API server answers a request it throttles.
+    if let Some(s) = e.retry_after
+        && let Ok(v) = http::HeaderValue::from_str(&s.to_string())
+    {
+        r.headers_mut().insert(http::header::RETRY_AFTER, v);
+    }
+    r
 }
 
 /// The field manager: `fieldManager`, else the client's name from its User-Agent (as the

@@ -9,7 +9,7 @@
 use super::fields::{self, Path, Seg};
 use super::ssa::{self, Managed, Operation};
 use super::{SimCluster, Stored, meta_mut};
-use crate::cluster::{ApiError, Resource};
+use crate::cluster::{ApiError, Millis, Resource};
 use crate::cluster::{api_and_kind, key_of, rfc3339, split_api};
 use crate::object::ObjectKey;
 use serde_json::{Map, Value, json};
@@ -622,14 +622,27 @@ impl SimCluster {
         if let Some(m) = next.as_object_mut() {
             m.insert("apiVersion".into(), json!(api));
         }
-        meta_mut(&mut next).remove("managedFields");
+        // managedFields written by the request replace the live ones, as the API server's
+        // field manager takes them (kubectl's take-over of client-side-applied objects
+        // writes them with a JSON patch); left out or unchanged, the live ones stay.
+        let given = meta_mut(&mut next).remove("managedFields");
+        let previous = match given.as_ref().and_then(Value::as_array) {
+            Some(entries)
+                if !entries.is_empty()
+                    && Some(&Value::Array(entries.clone()))
+                        != self.render(&key).pointer("/metadata/managedFields") =>
+            {
+                managed_from_wire(entries, self.clock)
+            }
+            _ => old.managed.clone(),
+        };
         let root = self.schema_root(&resource.group, &resource.version, &resource.kind);
         let schema = fields::Schema {
             schemas: Some(&self.catalog.schemas),
             node: root,
         };
         let managed = ssa::update(
-            &old.managed,
+            &previous,
             &live,
             &next,
             manager,
@@ -708,6 +721,28 @@ pub fn parse_fields_v1(v: &Value) -> fields::FieldSet {
     out
 }
 
+/// `managedFields` entries as the API writes them (`fieldsV1`) read back.
+pub fn managed_from_wire(entries: &[Value], clock: Millis) -> Vec<Managed> {
+    entries
+        .iter()
+        .map(|m| {
+            let s = |f: &str| m.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+            Managed {
+                manager: s("manager"),
+                operation: if s("operation") == "Apply" {
+                    Operation::Apply
+                } else {
+                    Operation::Update
+                },
+                subresource: s("subresource"),
+                api_version: s("apiVersion"),
+                fields: m.get("fieldsV1").map(parse_fields_v1).unwrap_or_default(),
+                time: super::controllers::parse_time(&s("time")).unwrap_or(clock),
+            }
+        })
+        .collect()
+}
+
 impl SimCluster {
     /// Loads objects as a real cluster returned them (a saved state, or what `kubectl get -A
     /// -o yaml` prints): uid, resourceVersion, creationTimestamp, managedFields and status are
@@ -732,27 +767,11 @@ impl SimCluster {
             if self.served(group, version, &kind).is_err() {
                 self.assume_kind(&api, &kind, !key.namespace.is_empty());
             }
-            let managed: Vec<Managed> = object
+            let managed = object
                 .pointer("/metadata/managedFields")
                 .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|m| {
-                    let s = |f: &str| m.get(f).and_then(Value::as_str).unwrap_or("").to_string();
-                    Managed {
-                        manager: s("manager"),
-                        operation: if s("operation") == "Apply" {
-                            Operation::Apply
-                        } else {
-                            Operation::Update
-                        },
-                        subresource: s("subresource"),
-                        api_version: s("apiVersion"),
-                        fields: m.get("fieldsV1").map(parse_fields_v1).unwrap_or_default(),
-                        time: super::controllers::parse_time(&s("time")).unwrap_or(self.clock),
-                    }
-                })
-                .collect();
+                .map(|entries| managed_from_wire(entries, self.clock))
+                .unwrap_or_default();
             let meta = meta_mut(&mut object);
             meta.remove("managedFields");
             if !meta.contains_key("uid") {

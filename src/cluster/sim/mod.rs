@@ -456,17 +456,19 @@ impl SimCluster {
             return None;
         };
         *self.fail_counts.get_mut(&i)? -= 1;
-        Some(ApiError::new(
-            code,
-            if code == 503 {
-                "ServiceUnavailable"
-            } else {
-                "InternalError"
-            },
+        let (reason, retry_after) = match code {
+            429 => ("TooManyRequests", Some(1)),
+            503 => ("ServiceUnavailable", None),
+            _ => ("InternalError", None),
+        };
+        let message = if code == 429 {
+            format!("Too many requests, please try again later. (simulated fault on {key})")
+        } else {
             format!(
                 "the server is currently unable to handle the request (simulated fault on {key})"
-            ),
-        ))
+            )
+        };
+        Some(ApiError::new(code, reason, message).with_retry_after(retry_after))
     }
 
     /// Writes an object as another field manager, with an Update operation: what `kubectl
@@ -1191,6 +1193,46 @@ impl Cluster for SimCluster {
             root,
             options.dry_run,
         )
+    }
+
+    fn take_over(
+        &mut self,
+        key: &ObjectKey,
+        resource_version: &str,
+        from: &[&str],
+        to: &str,
+    ) -> Result<bool, ApiError> {
+        let clock = self.clock;
+        let Some(stored) = self.store.get(key) else {
+            return Err(ApiError::not_found(format!("{key} not found")));
+        };
+        let rv = stored
+            .object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if rv != resource_version {
+            return Err(ApiError::conflict(format!(
+                "Operation cannot be fulfilled on {key}: the object has been modified; please apply your changes to the latest version and try again"
+            )));
+        }
+        let wire: Vec<Value> = stored.managed.iter().map(|m| m.to_wire()).collect();
+        let Some(upgraded) = super::upgrade_managed_fields(&wire, from, to) else {
+            return Ok(false);
+        };
+        let managed = api::managed_from_wire(&upgraded, clock);
+        let mut object = stored.object.clone();
+        let rv = self.next_rv();
+        meta_mut(&mut object).insert("resourceVersion".into(), json!(rv));
+        self.put(
+            key.clone(),
+            Stored {
+                object,
+                managed,
+                managed_json: std::cell::OnceCell::new(),
+            },
+        );
+        Ok(true)
     }
 
     fn delete(&mut self, key: &ObjectKey, options: &DeleteOptions) -> Result<bool, ApiError> {
