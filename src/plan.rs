@@ -551,6 +551,15 @@ fn find_resource(
 /// without it, a namespaced one without a namespace goes to `default` (scopes from discovery,
 /// or from the CRDs among the objects for kinds not served yet).
 pub fn stored_keys(cluster: &mut dyn Cluster, objects: &[Object]) -> Vec<ObjectKey> {
+    stored_keys_in(cluster, objects, "default")
+}
+
+/// [`stored_keys`], with namespaced objects that name no namespace in `namespace`.
+pub fn stored_keys_in(
+    cluster: &mut dyn Cluster,
+    objects: &[Object],
+    namespace: &str,
+) -> Vec<ObjectKey> {
     let defined: BTreeMap<(String, String), bool> = objects
         .iter()
         .filter(|o| {
@@ -588,7 +597,7 @@ pub fn stored_keys(cluster: &mut dyn Cluster, objects: &[Object]) -> Vec<ObjectK
             let mut key = o.key.clone();
             match namespaced {
                 Some(false) => key.namespace.clear(),
-                Some(true) if key.namespace.is_empty() => key.namespace = "default".into(),
+                Some(true) if key.namespace.is_empty() => key.namespace = namespace.into(),
                 _ => {}
             }
             key
@@ -695,6 +704,9 @@ pub struct Options {
     /// Take fields other managers own (a conflict otherwise stops the object).
     pub force: bool,
     pub ignore: Vec<IgnoreRule>,
+    /// Where namespaced objects that name no namespace go (`-n`, else the kubeconfig
+    /// context's namespace, else `default`).
+    pub namespace: String,
 }
 
 impl Default for Options {
@@ -703,6 +715,7 @@ impl Default for Options {
         Options {
             force: true,
             ignore: Vec::new(),
+            namespace: "default".into(),
         }
     }
 }
@@ -796,7 +809,7 @@ pub fn plan_with(
 ) -> Result<Plan, ApiError> {
     let mut waves: Vec<Vec<Change>> = Vec::new();
     let mut live_state = LiveDigest::default();
-    let keys = stored_keys(cluster, objects);
+    let keys = stored_keys_in(cluster, objects, &options.namespace);
     let desired: BTreeSet<ObjectKey> = keys.iter().cloned().collect();
     for wave in &graph.waves {
         let mut changes = Vec::new();
@@ -841,6 +854,12 @@ pub fn plan_with(
                 continue;
             }
             let mut want = want;
+            if !key.namespace.is_empty()
+                && want.pointer("/metadata/namespace").is_none()
+                && let Some(meta) = want.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                meta.insert("namespace".into(), Value::String(key.namespace.clone()));
+            }
             let mut take_over = Vec::new();
             if let Some(l) = &live {
                 live_state.add_comparable(l);
@@ -1064,6 +1083,8 @@ pub struct Origin {
     pub server: String,
     /// Whether conflicts are forced (`--force`).
     pub force: bool,
+    /// Where namespaced objects that name none went.
+    pub namespace: String,
     /// The directory and the arguments of `kiln plan`, to read the repository again (for the
     /// values of Secrets, which a plan file never holds).
     pub cwd: String,

@@ -33,6 +33,8 @@ pub struct Args {
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
+    namespace: args::NamespaceArgs,
+    #[command(flatten)]
     apply: ApplyArgs,
 }
 
@@ -49,6 +51,8 @@ pub struct RollbackArgs {
     report: ReportArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
+    #[command(flatten)]
+    namespace: args::NamespaceArgs,
     #[command(flatten)]
     apply: ApplyArgs,
 }
@@ -117,7 +121,7 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
         command: "apply",
         source,
         report,
-        cluster: a.cluster.settings()?,
+        cluster: a.cluster.settings_in(&a.namespace)?,
         apply,
         label: "PATH".into(),
     })
@@ -134,7 +138,7 @@ pub fn rollback_settings(a: RollbackArgs) -> Result<Settings, Failure> {
             ignore: cfg.ignore_differences.clone(),
         },
         report,
-        cluster: a.cluster.settings()?,
+        cluster: a.cluster.settings_in(&a.namespace)?,
         apply: a.apply.settings()?,
         label: a.to,
     })
@@ -180,7 +184,7 @@ fn load_saved(
                 "the repository changed since the plan was made; make a new plan".into(),
             ));
         }
-        let keys = crate::plan::stored_keys(cluster, &desired.objects);
+        let keys = crate::plan::stored_keys_in(cluster, &desired.objects, &o.namespace);
         let objects: Vec<(crate::object::ObjectKey, serde_json::Value)> = keys
             .into_iter()
             .zip(&desired.objects)
@@ -232,6 +236,7 @@ pub fn run(s: Settings) -> ExitCode {
             let options = crate::plan::Options {
                 force: apply.engine.force,
                 ignore: ignore.clone(),
+                ..Default::default()
             };
             match planning::make(&mut cluster, &desired, &s.cluster, &options, s.command) {
                 Ok(p) => (cluster, p),

@@ -183,11 +183,22 @@ impl ApplyArgs {
     }
 }
 
+/// Where namespaced objects that name no namespace go (`plan`, `apply`, `drift`, `rollback`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct NamespaceArgs {
+    /// The namespace for namespaced objects that name none (default: the kubeconfig
+    /// context's namespace, else `default`), as `kubectl apply -n`.
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
 /// [`ClusterArgs`] checked: where to connect, and the inventory.
 pub struct ClusterSettings {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub inventory: crate::plan::Inventory,
+    /// `-n`, where the command takes it.
+    pub namespace: Option<String>,
 }
 
 impl ClusterArgs {
@@ -196,6 +207,29 @@ impl ClusterArgs {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
             inventory: inventory(&self.inventory)?,
+            namespace: None,
+        })
+    }
+
+    /// With `-n`: checked as a namespace name.
+    pub fn settings_in(&self, n: &NamespaceArgs) -> Result<ClusterSettings, String> {
+        if let Some(ns) = &n.namespace {
+            let ok = !ns.is_empty()
+                && ns.len() <= 63
+                && ns
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !ns.starts_with('-')
+                && !ns.ends_with('-');
+            if !ok {
+                return Err(format!(
+                    "-n {ns}: a namespace is a DNS label (lowercase letters, digits and '-', at most 63)"
+                ));
+            }
+        }
+        Ok(ClusterSettings {
+            namespace: n.namespace.clone(),
+            ..self.settings()?
         })
     }
 }

@@ -27,6 +27,8 @@ pub struct Args {
     report: ReportArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
+    #[command(flatten)]
+    namespace: args::NamespaceArgs,
     /// Apply the repository's version of every drifted object (never pruning).
     #[arg(long)]
     correct: bool,
@@ -53,7 +55,7 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
     Ok(Settings {
         target,
         report,
-        cluster: a.cluster.settings()?,
+        cluster: a.cluster.settings_in(&a.namespace)?,
         ignore: cfg.ignore_differences.clone(),
         correct: a.correct,
         apply,
@@ -128,6 +130,7 @@ pub fn run(s: Settings) -> ExitCode {
     let options = crate::plan::Options {
         force: true,
         ignore: s.ignore.clone(),
+        ..Default::default()
     };
     let plan = match planning::make(&mut cluster, &desired, &s.cluster, &options, "drift") {
         Ok(p) => p,

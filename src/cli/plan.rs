@@ -31,6 +31,8 @@ pub struct Args {
     report: ReportArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
+    #[command(flatten)]
+    namespace: args::NamespaceArgs,
     /// Plan to take fields other field managers own (as `kiln apply --force`); without it a
     /// conflict is shown as a change that would fail.
     #[arg(long)]
@@ -86,10 +88,11 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
     Ok(Settings {
         target,
         report,
-        cluster: a.cluster.settings()?,
+        cluster: a.cluster.settings_in(&a.namespace)?,
         options: crate::plan::Options {
             force: a.force,
             ignore: cfg.ignore_differences.clone(),
+            ..Default::default()
         },
         out: a.out,
         output: a.output,
@@ -145,13 +148,15 @@ pub fn make(
     options: &crate::plan::Options,
     command: &str,
 ) -> Result<Plan, ExitCode> {
+    let mut options = options.clone();
+    options.namespace = namespace(settings, cluster);
     crate::plan::plan_with(
         cluster,
         &desired.objects,
         &desired.graph,
         &settings.inventory,
         &desired.held,
-        options,
+        &options,
     )
     .map_err(|e| {
         err(&format!(
@@ -160,6 +165,14 @@ pub fn make(
         ));
         ExitCode::from(1)
     })
+}
+
+/// Where namespaced objects that name none go: `-n`, else the context's namespace.
+pub fn namespace(settings: &ClusterSettings, cluster: &KubeCluster) -> String {
+    settings
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.namespace.clone())
 }
 
 /// The changes a plan makes (creates, updates, deletes, take-overs).
@@ -191,11 +204,12 @@ pub fn text(plan: &Plan, cluster: &KubeCluster) -> String {
 }
 
 /// What `kiln plan` records so that `kiln apply FILE` can read the repository again.
-pub fn origin(cluster: &KubeCluster, force: bool) -> crate::plan::Origin {
+pub fn origin(cluster: &KubeCluster, force: bool, namespace: String) -> crate::plan::Origin {
     crate::plan::Origin {
         context: cluster.context.clone(),
         server: cluster.server.clone(),
         force,
+        namespace,
         cwd: std::env::current_dir()
             .map(|d| d.to_string_lossy().into_owned())
             .unwrap_or_default(),
@@ -241,7 +255,8 @@ pub fn run(s: Settings) -> ExitCode {
             ));
             return ExitCode::from(1);
         }
-        let text = crate::plan::save(&plan, &origin(&cluster, s.options.force));
+        let ns = namespace(&s.cluster, &cluster);
+        let text = crate::plan::save(&plan, &origin(&cluster, s.options.force, ns));
         if let Err(e) = super::write_whole(path, &text) {
             err(&format!(
                 "kiln plan: cannot write {}: {e}\n",

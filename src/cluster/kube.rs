@@ -30,6 +30,8 @@ pub struct KubeCluster {
     /// The context's name and server, for reports and confirmations.
     pub context: String,
     pub server: String,
+    /// The context's namespace (`default` when it names none).
+    pub namespace: String,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -121,6 +123,7 @@ impl KubeCluster {
             }
         })?;
         let server = config.cluster_url.to_string();
+        let namespace = config.default_namespace.clone();
         // Writes are retried by the apply engine, which says so in its progress and honours
         // `Retry-After` itself; reads are retried here ([`KubeCluster::read`]).
         let mut config = config;
@@ -135,6 +138,7 @@ impl KubeCluster {
             resources: HashMap::new(),
             context: named.unwrap_or_else(|| "the current context".to_string()),
             server,
+            namespace,
         })
     }
 
@@ -161,6 +165,7 @@ impl KubeCluster {
             resources: HashMap::new(),
             context: name.to_string(),
             server: name.to_string(),
+            namespace: "default".to_string(),
         })
     }
 

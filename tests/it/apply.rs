@@ -586,3 +586,86 @@ fn a_home_lab_flux_tree_applies_to_the_served_simulator_converges_and_resumes_af
         "{err}"
     );
 }
+
+#[test]
+fn objects_that_name_no_namespace_go_where_dash_n_says() {
+    let dir = scratch("apply-namespace");
+    write_files(
+        &dir.join("app"),
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: loose}\ndata: {a: b}\n",
+        )],
+    );
+    let served = Served::start(&dir, &["--time-scale", "20"]);
+    let kc = served.kubeconfig.to_str().expect("utf-8");
+    assert_eq!(served.kubectl(&["create", "namespace", "team"]).0, 0);
+    let (code, out, err) = kiln_in(
+        &dir,
+        &[
+            "apply",
+            "app",
+            "-n",
+            "team",
+            "--kubeconfig",
+            kc,
+            "--yes",
+            "-q",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("+ ConfigMap/team/loose"), "{out}");
+    let (code, _, err) = served.kubectl(&["get", "configmap", "loose", "-n", "team"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = kiln_in(&dir, &["plan", "app", "-n", "Team_1", "--kubeconfig", kc]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("-n Team_1: a namespace is a DNS label"),
+        "{err}"
+    );
+}
+
+#[test]
+fn kubeconfig_exec_credential_plugins_run_as_kubectl_runs_them() {
+    let dir = scratch("apply-exec-plugin");
+    write_files(&dir.join("app"), &[("all.yaml", APP)]);
+    let served = Served::start(&dir, &["--time-scale", "20"]);
+    let marker = dir.join("plugin-ran");
+    let plugin = dir.join("credential-plugin.sh");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho ran >> '{}'\necho '{{\"apiVersion\": \"client.authentication.k8s.io/v1\", \"kind\": \"ExecCredential\", \"status\": {{\"token\": \"not-a-real-token\"}}}}'\n",
+            marker.display()
+        ),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let kubeconfig = std::fs::read_to_string(&served.kubeconfig)
+        .expect("kubeconfig")
+        .replace(
+            "user: {}",
+            &format!(
+                "user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never",
+                plugin.display()
+            ),
+        );
+    assert!(kubeconfig.contains("exec:"), "{kubeconfig}");
+    let with_plugin = dir.join("exec.kubeconfig");
+    std::fs::write(&with_plugin, kubeconfig).expect("write");
+    let (code, out, err) = kiln_in(
+        &dir,
+        &[
+            "apply",
+            "app",
+            "--kubeconfig",
+            with_plugin.to_str().expect("utf-8"),
+            "--yes",
+            "-q",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("3 Current"), "{out}");
+    assert!(marker.exists(), "the credential plugin was run");
+}

@@ -465,7 +465,7 @@ fn contract_without_force_a_conflict_stops_the_object_and_names_the_manager() {
         // Unforced, the plan says the change would fail, and names who holds the field.
         let unforced = plan::Options {
             force: false,
-            ignore: Vec::new(),
+            ..Default::default()
         };
         let p = plan::plan_with(
             c,
