@@ -380,7 +380,7 @@ fn replace(
             key,
             &DeleteOptions {
                 propagation: Propagation::Background,
-                dry_run: false,
+                ..Default::default()
             },
         )
     })?;
@@ -773,12 +773,19 @@ pub fn apply_observed(
                     wave: w + 1,
                     elapsed: cluster.now() - start,
                 });
+                // Only the object read above: not one created again under its name since.
+                let uid = live
+                    .as_ref()
+                    .and_then(|l| l.pointer("/metadata/uid"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 write_with_retries(cluster, settings, |cl| {
                     cl.delete(
                         &c.key,
                         &DeleteOptions {
                             propagation: Propagation::Background,
-                            dry_run: false,
+                            uid: uid.clone(),
+                            ..Default::default()
                         },
                     )
                 })?;
@@ -912,9 +919,4 @@ pub fn kinds_without_crds(objects: &[crate::object::Object]) -> Vec<(String, Str
             .or_insert(!k.namespace.is_empty());
     }
     out.into_iter().map(|((a, k), n)| (a, k, n)).collect()
-}
-
-/// The live object for a key, if any (for reports).
-pub fn live(cluster: &mut dyn Cluster, v: &Value) -> Option<Value> {
-    cluster.get(&key_of(v)).ok().flatten()
 }

@@ -393,6 +393,12 @@ impl Cluster for KubeCluster {
                 Propagation::Foreground => kube::api::PropagationPolicy::Foreground,
                 Propagation::Orphan => kube::api::PropagationPolicy::Orphan,
             }),
+            preconditions: (options.uid.is_some() || options.resource_version.is_some()).then(
+                || kube::api::Preconditions {
+                    uid: options.uid.clone(),
+                    resource_version: options.resource_version.clone(),
+                },
+            ),
             ..Default::default()
         };
         let name = key.name.clone();

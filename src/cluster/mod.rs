@@ -143,6 +143,11 @@ pub enum Propagation {
 pub struct DeleteOptions {
     pub propagation: Propagation,
     pub dry_run: bool,
+    /// Delete only the object with this uid (not one created again under the same name
+    /// since it was read): a 409 otherwise, as the API server's preconditions.
+    pub uid: Option<String>,
+    /// Delete only at this resourceVersion.
+    pub resource_version: Option<String>,
 }
 
 /// A point in (possibly virtual) time, in milliseconds since the Unix epoch.

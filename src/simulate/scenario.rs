@@ -1012,7 +1012,7 @@ impl Runner<'_> {
                     &key,
                     &DeleteOptions {
                         propagation: *propagation,
-                        dry_run: false,
+                        ..Default::default()
                     },
                 ) {
                     let _ = writeln!(self.out, "  refused: {e}");

@@ -743,3 +743,73 @@ fn contract_throttled_writes_wait_as_the_server_asks_then_succeed() {
         cleanup(c, ns);
     }
 }
+
+#[test]
+fn contract_drift_names_the_manager_and_deletes_keep_their_preconditions() {
+    let dir = scratch("contract-drift-data");
+    let ns = "contract-drift";
+    let yaml = format!(
+        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{colour: blue}}\n",
+        namespace(ns)
+    );
+    let state = desired(&dir, "state", &yaml);
+    let key = ObjectKey {
+        group: String::new(),
+        kind: "ConfigMap".into(),
+        namespace: ns.into(),
+        name: "settings".into(),
+    };
+    for mut t in targets("drift") {
+        let c = t.cluster.as_mut();
+        let inv = inventory(ns);
+        apply_state(c, &inv, &state);
+        let p = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        assert!(apply::drift(&p).is_empty(), "{}", t.name);
+        let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": ns}, "data": {"colour": "red"}});
+        let by_them = ApplyOptions {
+            manager: "hand-edit".into(),
+            force: true,
+            dry_run: false,
+        };
+        c.apply(&theirs, &by_them).expect("edited");
+        let p = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        let drift = apply::drift(&p);
+        assert_eq!(drift.len(), 1, "{}: {drift:?}", t.name);
+        assert_eq!(
+            (
+                drift[0].path.as_str(),
+                drift[0].live.as_deref(),
+                drift[0].desired.as_deref(),
+                drift[0].changed_by.clone()
+            ),
+            (
+                ".data.colour",
+                Some("red"),
+                Some("blue"),
+                vec!["hand-edit".to_string()]
+            ),
+            "{}",
+            t.name
+        );
+        // A delete aimed at another incarnation of the object is refused.
+        let e = c
+            .delete(
+                &key,
+                &DeleteOptions {
+                    uid: Some("not-its-uid".into()),
+                    ..Default::default()
+                },
+            )
+            .expect_err("a precondition");
+        assert_eq!(e.code, 409, "{}", t.name);
+        assert!(
+            e.message.starts_with("Operation cannot be fulfilled on configmaps \"settings\": Precondition failed: UID in precondition: not-its-uid, UID in object meta: "),
+            "{}: {}",
+            t.name,
+            e.message
+        );
+        assert!(c.get(&key).expect("get").is_some(), "{}", t.name);
+        cleanup(c, ns);
+    }
+}

@@ -1086,11 +1086,7 @@ fn set_scale(
 }
 
 /// Delete options, from the body (`DeleteOptions`) and the query.
-fn delete_options(
-    q: &Query,
-    body: &[u8],
-    dry: bool,
-) -> Result<(DeleteOptions, Value), Response<Body>> {
+fn delete_options(q: &Query, body: &[u8], dry: bool) -> Result<DeleteOptions, Response<Body>> {
     let opts = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
@@ -1124,13 +1120,17 @@ fn delete_options(
             .get("dryRun")
             .and_then(Value::as_array)
             .is_some_and(|d| d.iter().any(|x| x == "All"));
-    Ok((
-        DeleteOptions {
-            propagation,
-            dry_run: dry,
-        },
-        opts.get("preconditions").cloned().unwrap_or(Value::Null),
-    ))
+    let pre = |f: &str| {
+        opts.pointer(&format!("/preconditions/{f}"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    Ok(DeleteOptions {
+        propagation,
+        dry_run: dry,
+        uid: pre("uid"),
+        resource_version: pre("resourceVersion"),
+    })
 }
 
 fn delete(
@@ -1142,32 +1142,14 @@ fn delete(
     body: &[u8],
     dry: bool,
 ) -> Response<Body> {
-    let (options, pre) = match delete_options(q, body, dry) {
+    let options = match delete_options(q, body, dry) {
         Ok(o) => o,
         Err(resp) => return resp,
     };
     let k = key(r, t, name);
-    let Some((rv, uid)) = sim.identity(&k) else {
+    let Some((_, uid)) = sim.identity(&k) else {
         return not_found(r, name);
     };
-    for (field, have) in [("uid", &uid), ("resourceVersion", &rv)] {
-        if let Some(want) = pre.get(field).and_then(Value::as_str)
-            && want != have
-        {
-            let label = if field == "uid" {
-                "UID"
-            } else {
-                "ResourceVersion"
-            };
-            return error(
-                &ApiError::conflict(format!(
-                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: {label} in precondition: {want}, {label} in object meta: {have}",
-                    r.qualified()
-                )),
-                &r.group,
-            );
-        }
-    }
     let before = Cluster::get(sim, &k).ok().flatten().unwrap_or(Value::Null);
     if let Err(e) = Cluster::delete(sim, &k, &options) {
         return error(&e, &r.group);
@@ -1198,7 +1180,7 @@ fn delete_collection(
     body: &[u8],
     dry: bool,
 ) -> Response<Body> {
-    let (options, _) = match delete_options(q, body, dry) {
+    let options = match delete_options(q, body, dry) {
         Ok(o) => o,
         Err(resp) => return resp,
     };

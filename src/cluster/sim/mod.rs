@@ -1241,8 +1241,36 @@ impl Cluster for SimCluster {
                 "the server could not find the requested resource",
             ));
         }
-        if !self.store.contains_key(key) {
+        let Some(stored) = self.store.get(key) else {
             return Ok(false);
+        };
+        for (label, want, pointer) in [
+            ("UID", &options.uid, "/metadata/uid"),
+            (
+                "ResourceVersion",
+                &options.resource_version,
+                "/metadata/resourceVersion",
+            ),
+        ] {
+            let have = stored
+                .object
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if let Some(want) = want
+                && want != have
+            {
+                let plural = self.plural_of(key);
+                let qualified = if key.group.is_empty() {
+                    plural
+                } else {
+                    format!("{plural}.{}", key.group)
+                };
+                return Err(ApiError::conflict(format!(
+                    "Operation cannot be fulfilled on {qualified} \"{}\": Precondition failed: {label} in precondition: {want}, {label} in object meta: {have}",
+                    key.name
+                )));
+            }
         }
         if options.dry_run {
             return Ok(true);

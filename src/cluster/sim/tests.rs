@@ -729,7 +729,7 @@ fn garbage_collection_follows_owner_references() {
         &k("", "ConfigMap", "owner-b"),
         &DeleteOptions {
             propagation: Propagation::Orphan,
-            dry_run: false,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -747,7 +747,7 @@ fn garbage_collection_follows_owner_references() {
         &k("", "ConfigMap", "owner-c"),
         &DeleteOptions {
             propagation: Propagation::Foreground,
-            dry_run: false,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -803,7 +803,8 @@ fn dry_run_answers_without_storing() {
             &cm,
             &DeleteOptions {
                 propagation: Propagation::Background,
-                dry_run: true
+                dry_run: true,
+                ..Default::default()
             }
         )
         .unwrap()
