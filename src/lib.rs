@@ -14,6 +14,7 @@ pub mod apply;
 pub mod cli;
 pub mod cluster;
 pub mod diag;
+pub mod diff;
 pub mod graph;
 pub mod load;
 pub mod object;

@@ -20,6 +20,7 @@ mod completion;
 mod config;
 #[cfg(feature = "kube")]
 mod delete;
+mod diff;
 #[cfg(feature = "kube")]
 mod drift;
 #[cfg(feature = "kube")]
@@ -79,6 +80,10 @@ enum Command {
     Sim(sim::Args),
     /// Run scenario files against a simulated cluster and check their expectations.
     Test(test::Args),
+    /// What a change does, for a pull request: two revisions compared object by object,
+    /// proved in the simulator (applied, then rolled back), as text, a Markdown comment or
+    /// JSON. Half-built: both revisions are rendered whole; no github or sarif output yet.
+    Diff(Box<diff::Args>),
     /// What `kiln apply` would change on a cluster: a server-side dry run of every object
     /// against the live state, field by field; `--out FILE` saves it for `kiln apply FILE`.
     #[cfg(feature = "kube")]
@@ -154,6 +159,7 @@ where
         }) => serve::settings(*a).map(serve::run),
         Command::Sim(a) => sim::settings(a).map(sim::run),
         Command::Test(a) => test::settings(a).map(test::run),
+        Command::Diff(a) => diff::settings(*a).map(diff::run),
         #[cfg(feature = "kube")]
         Command::Plan(a) => plan::settings(*a).map(plan::run),
         #[cfg(feature = "kube")]

@@ -813,3 +813,133 @@ fn contract_drift_names_the_manager_and_deletes_keep_their_preconditions() {
         cleanup(c, ns);
     }
 }
+
+#[test]
+fn contract_every_object_the_server_would_refuse_is_named_before_anything_is_written() {
+    let dir = scratch("contract-refuse-data");
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: contract-fine, namespace: default}\ndata: {a: b}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: lost, namespace: contract-nowhere}\ndata: {a: b}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: lost, namespace: contract-elsewhere}\n";
+    let state = desired(&dir, "state", yaml);
+    for mut t in targets("refuse") {
+        let c = t.cluster.as_mut();
+        let inv = inventory("contract-refuse");
+        let p = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        let refused: Vec<(String, String)> = p
+            .changes()
+            .filter_map(|ch| Some((ch.object.clone(), ch.error.clone()?)))
+            .collect();
+        assert_eq!(
+            refused,
+            vec![
+                (
+                    "ServiceAccount/contract-elsewhere/lost".to_string(),
+                    "Error from server (NotFound): namespaces \"contract-elsewhere\" not found"
+                        .to_string()
+                ),
+                (
+                    "ConfigMap/contract-nowhere/lost".to_string(),
+                    "Error from server (NotFound): namespaces \"contract-nowhere\" not found"
+                        .to_string()
+                ),
+            ],
+            "{}",
+            t.name
+        );
+        let fine = ObjectKey {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: "default".into(),
+            name: "contract-fine".into(),
+        };
+        assert_eq!(
+            c.get(&fine).expect("get"),
+            None,
+            "{}: planning writes nothing",
+            t.name
+        );
+    }
+}
+
+#[test]
+fn contract_a_failed_object_skips_what_waits_for_it_and_is_named_as_the_culprit() {
+    let dir = scratch("contract-skip-data");
+    let ns = "contract-skip";
+    let yaml = format!(
+        "{}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  progressDeadlineSeconds: 30\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - {{name: web, image: 'nginx:no-such-tag'}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  namespace: {ns}\n  annotations: {{config.kubernetes.io/depends-on: apps/namespaces/{ns}/Deployment/web}}\ndata: {{a: b}}\n",
+        namespace(ns)
+    );
+    let state = desired(&dir, "state", &yaml);
+    let fault = kiln::cluster::sim::Fault {
+        kind: "Deployment".into(),
+        namespace: ns.into(),
+        name: "web".into(),
+        fault: kiln::cluster::sim::FaultKind::ImagePullBackOff,
+    };
+    let mut clusters: Vec<(&str, Box<dyn Cluster>, Option<Served>)> = Vec::new();
+    let mut sim = SimCluster::new(SimConfig::default());
+    sim.inject(fault.clone());
+    clusters.push(("simulator", Box::new(sim), None));
+    let mut sim = SimCluster::new(SimConfig::default());
+    sim.inject(fault);
+    let server = ApiServer::new(sim, Clock::Wall { scale: 50.0 });
+    clusters.push((
+        "client, in-process",
+        Box::new(KubeCluster::with_service(server, "in-process").expect("client")),
+        None,
+    ));
+    let served = Served::start(
+        &scratch("contract-skip"),
+        &[
+            "--time-scale",
+            "50",
+            "--fault",
+            &format!("Deployment/{ns}/web=image-pull-backoff"),
+        ],
+    );
+    clusters.push((
+        "client, kiln sim serve over HTTP",
+        Box::new(KubeCluster::connect(Some(&served.kubeconfig), None).expect("connect")),
+        Some(served),
+    ));
+    for (name, mut c, _served) in clusters {
+        let c = c.as_mut();
+        let inv = inventory(ns);
+        let p = plan::plan(c, &state.objects, &state.graph, &inv, &state.held).expect("plan");
+        let report = apply::apply(c, &p, &settings()).expect("apply");
+        let outcome = |name: &str| {
+            report
+                .outcomes
+                .iter()
+                .find(|o| o.object == name)
+                .unwrap_or_else(|| panic!("{name}: {:?}", report.outcomes))
+                .clone()
+        };
+        let web = outcome(&format!("Deployment/{ns}/web"));
+        // Timed out, or Failed once its progress deadline passed: either way the culprit.
+        assert!(
+            web.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("timed out after "))
+                || web.status == kiln::status::Status::Failed,
+            "{name}: {web:?}"
+        );
+        let after = outcome(&format!("ConfigMap/{ns}/after"));
+        assert_eq!(
+            (after.word(), after.blocked_by.clone()),
+            ("Skipped".to_string(), vec![format!("Deployment/{ns}/web")]),
+            "{name}: only the culprit is named"
+        );
+        assert_eq!(
+            report.prune_skipped.as_deref(),
+            Some("2 objects did not become ready"),
+            "{name}"
+        );
+        let after = ObjectKey {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: ns.into(),
+            name: "after".into(),
+        };
+        assert_eq!(c.get(&after).expect("get"), None, "{name}: not written");
+        cleanup(c, ns);
+    }
+}

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod contract;
 mod corpus;
+mod diff;
 mod generated;
 mod git;
 mod graph;

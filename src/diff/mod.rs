@@ -1,0 +1,782 @@
+//! What a change does, object by object: two compiled revisions (base and head) compared by
+//! identity (group, kind, namespace, name), renames found (same content, new name), each
+//! changed object shown as the fields that change and a unified diff of its YAML, with the
+//! file and line in the head revision it comes from. Around it, what a reviewer needs: counts
+//! per unit, images changed, findings introduced and fixed, danger notes (RBAC widened,
+//! privileged or hostPath added, scaled to zero, suspended, prune disabled), graph changes
+//! (edges, cycles, wave moves), and noise hidden by named rules with a count each.
+//!
+//! Secret values never reach a [`Review`]: Secret `data` and `stringData` are compared as
+//! fingerprints, and every value any Secret of either revision holds is taken out of every
+//! text (a value substituted into another object, quoted in a finding).
+//!
+//! It does not render, simulate or print: the CLI compiles both revisions, runs the verdicts
+//! in the simulator ([`Verdicts`] holds them) and renders a `Review` in each output format.
+
+pub mod text;
+
+use crate::diag::{Diagnostic, Location, Severity};
+use crate::object::{Object, ObjectKey};
+use crate::pipeline::Compiled;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How an object changes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase", tag = "change")]
+pub enum Change {
+    Added,
+    Removed,
+    Changed,
+    /// The same content under a new name (`from` is the old object).
+    Renamed {
+        from: String,
+    },
+}
+
+/// One object that changes.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObjectDiff {
+    pub object: String,
+    #[serde(flatten)]
+    pub change: Change,
+    /// The unit (kustomization, Flux Kustomization, directory) it belongs to in head (base
+    /// for a removed object).
+    pub unit: String,
+    /// Where it comes from: head's file and line (base's for a removed object).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Location>,
+    /// The fields that change (`.spec.replicas`, `.spec.template.spec.containers[name=web].image`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// A unified diff of the object's YAML (three lines of context).
+    pub diff: String,
+}
+
+/// A rule that hides changes nobody reviews (a chart's version label, a checksum
+/// annotation), and how many objects' changes it hid.
+#[derive(Clone, Debug, Serialize)]
+pub struct NoiseRule {
+    pub name: String,
+    /// JSON pointers (a trailing `*` matches every key that starts so).
+    pub pointers: Vec<String>,
+    pub hidden: usize,
+}
+
+impl NoiseRule {
+    /// The rules kiln ships; `--no-default-filters` turns them off.
+    pub fn defaults() -> Vec<NoiseRule> {
+        vec![
+            NoiseRule {
+                name: "helm-chart-labels".into(),
+                pointers: vec![
+                    "/metadata/labels/helm.sh~1chart".into(),
+                    "/spec/template/metadata/labels/helm.sh~1chart".into(),
+                ],
+                hidden: 0,
+            },
+            NoiseRule {
+                name: "checksum-annotations".into(),
+                pointers: vec![
+                    "/metadata/annotations/checksum~1*".into(),
+                    "/spec/template/metadata/annotations/checksum~1*".into(),
+                ],
+                hidden: 0,
+            },
+        ]
+    }
+
+    /// `v` without the fields this rule hides.
+    fn strip(&self, v: &mut Value) {
+        for p in &self.pointers {
+            let Some((parent, last)) = p.rsplit_once('/') else {
+                continue;
+            };
+            let last = last.replace("~1", "/").replace("~0", "~");
+            if let Some(Value::Object(m)) = v.pointer_mut(parent) {
+                match last.strip_suffix('*') {
+                    Some(prefix) => m.retain(|k, _| !k.starts_with(prefix)),
+                    None => {
+                        m.remove(&last);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An image that changes in a workload.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ImageChange {
+    pub object: String,
+    pub container: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A finding one revision has and the other has not.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub code: String,
+    pub severity: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// Something a reviewer wants flagged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Danger {
+    pub object: String,
+    pub what: String,
+}
+
+/// How the dependency graph changes.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GraphChanges {
+    pub edges_added: Vec<String>,
+    pub edges_removed: Vec<String>,
+    pub new_cycles: Vec<String>,
+    /// Objects in both revisions whose wave changes: (object, base wave, head wave), from 1.
+    pub moved: Vec<(String, usize, usize)>,
+}
+
+/// What the simulator says: base applied, then head, then base again (the rollback).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Verdicts {
+    /// Base did not apply cleanly on its own (the verdicts about head are then weaker).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub base_failures: Vec<String>,
+    /// Head's apply converged.
+    pub converges: bool,
+    /// Objects that failed or were skipped applying head, with the error.
+    pub failures: Vec<String>,
+    /// Deleted by prune.
+    pub pruned: Vec<String>,
+    /// Deleted with something else (a namespace's objects, an owner's dependents).
+    pub cascaded: Vec<String>,
+    /// Removed objects that hold data (PVCs, namespaces, CRDs, StatefulSets with claims).
+    pub data_loss: Vec<String>,
+    /// The rollback to base converged.
+    pub rollback_converges: bool,
+    pub rollback_failures: Vec<String>,
+}
+
+/// The object a failure line names (`Kind/ns/name: why`).
+fn failing_object(line: &str) -> &str {
+    line.split_once(": ").map(|(o, _)| o).unwrap_or(line)
+}
+
+impl Verdicts {
+    /// Failures of head (or of the rollback) that base does not have on its own: what the
+    /// change brings. A base that already fails does not fail the change.
+    pub fn new_failures(&self) -> Vec<&String> {
+        let old: BTreeSet<&str> = self
+            .base_failures
+            .iter()
+            .map(|l| failing_object(l))
+            .collect();
+        self.failures
+            .iter()
+            .chain(&self.rollback_failures)
+            .filter(|l| !old.contains(failing_object(l)))
+            .collect()
+    }
+
+    pub fn ok(&self) -> bool {
+        self.new_failures().is_empty()
+    }
+}
+
+/// The review of a change.
+#[derive(Clone, Debug, Serialize)]
+pub struct Review {
+    /// Per unit: objects added, changed (renames included), removed.
+    pub units: BTreeMap<String, [usize; 3]>,
+    pub objects: Vec<ObjectDiff>,
+    pub images: Vec<ImageChange>,
+    pub introduced: Vec<Finding>,
+    pub fixed: Vec<Finding>,
+    pub dangers: Vec<Danger>,
+    pub graph: GraphChanges,
+    pub noise: Vec<NoiseRule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdicts: Option<Verdicts>,
+}
+
+impl Review {
+    /// Counts over every unit: added, changed, removed.
+    pub fn totals(&self) -> [usize; 3] {
+        let mut t = [0; 3];
+        for c in self.units.values() {
+            for i in 0..3 {
+                t[i] += c[i];
+            }
+        }
+        t
+    }
+}
+
+fn is_secret(key: &ObjectKey) -> bool {
+    key.group.is_empty() && key.kind == "Secret"
+}
+
+fn fingerprint(s: &str) -> String {
+    let d = Sha256::digest(s.as_bytes());
+    d.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Secret with each value replaced by a fingerprint (the same value, the same print).
+fn masked(o: &Object) -> Value {
+    let mut v = o.value.clone();
+    if is_secret(&o.key) {
+        for field in ["data", "stringData"] {
+            if let Some(Value::Object(m)) = v.get_mut(field) {
+                for x in m.values_mut() {
+                    let text = match &*x {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    *x = Value::String(format!("(secret {})", fingerprint(&text)));
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Every value the Secrets of `objects` hold (decoded too), longest first: what no text may
+/// contain.
+pub fn secret_values<'a>(objects: impl Iterator<Item = &'a Object>) -> Vec<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for o in objects.filter(|o| is_secret(&o.key)) {
+        for field in ["data", "stringData"] {
+            let Some(m) = o.value.get(field).and_then(Value::as_object) else {
+                continue;
+            };
+            for x in m.values() {
+                let Some(s) = x.as_str() else { continue };
+                out.insert(s.to_string());
+                if field == "data"
+                    && let Some(d) = crate::util::base64_decode(s)
+                    && let Ok(text) = String::from_utf8(d)
+                {
+                    out.insert(text);
+                }
+            }
+        }
+    }
+    // Short values would take ordinary words out of the text; they are masked in Secrets
+    // themselves, which is where they can be.
+    let mut v: Vec<String> = out.into_iter().filter(|s| s.trim().len() >= 4).collect();
+    v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    v
+}
+
+/// `text` with every secret value replaced.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "(secret)");
+        }
+    }
+    out
+}
+
+/// Field paths of a value: `.a.b`, lists of named items by name.
+fn leaves(v: &Value, path: &mut String, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, c) in m {
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                leaves(c, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(a) if !a.is_empty() && a.iter().all(|x| x.get("name").is_some()) => {
+            for x in a {
+                let len = path.len();
+                let name = match &x["name"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                path.push_str(&format!("[name={name}]"));
+                leaves(x, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {
+            out.insert(path.clone(), v.clone());
+        }
+    }
+}
+
+/// The fields that differ, shortened to their common parents when many change below one.
+fn changed_fields(a: &Value, b: &Value) -> Vec<String> {
+    let (mut x, mut y) = (BTreeMap::new(), BTreeMap::new());
+    leaves(a, &mut String::new(), &mut x);
+    leaves(b, &mut String::new(), &mut y);
+    let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+    keys.into_iter()
+        .filter(|k| x.get(*k) != y.get(*k))
+        .cloned()
+        .collect()
+}
+
+/// Where an object comes from.
+fn origin(c: &Compiled, o: &Object) -> Option<Location> {
+    let l = c.locate(o, "", false);
+    (!l.path.is_empty()).then_some(l)
+}
+
+fn unit_of(c: &Compiled, index: usize) -> String {
+    c.units
+        .iter()
+        .find(|u| u.objects.contains(&index))
+        .map(|u| {
+            if u.name.is_empty() {
+                u.path.clone()
+            } else {
+                u.name.clone()
+            }
+        })
+        .unwrap_or_else(|| "(input)".to_string())
+}
+
+fn by_key(c: &Compiled) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (i, o) in c.objects.iter().enumerate() {
+        out.entry(o.key.to_string()).or_insert(i);
+    }
+    out
+}
+
+/// The content of an object without its name (what a rename keeps).
+fn content_without_name(v: &Value) -> String {
+    let mut v = v.clone();
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("name");
+    }
+    v.to_string()
+}
+
+/// Containers of a workload, by name: (container, image).
+fn images(v: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for pod in [
+        "/spec/template/spec",
+        "/spec/jobTemplate/spec/template/spec",
+        "/spec",
+    ] {
+        let Some(spec) = v.pointer(pod) else { continue };
+        for list in ["initContainers", "containers"] {
+            for c in spec
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(n), Some(i)) = (
+                    c.get("name").and_then(Value::as_str),
+                    c.get("image").and_then(Value::as_str),
+                ) {
+                    out.insert(n.to_string(), i.to_string());
+                }
+            }
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+fn finding(d: &Diagnostic) -> Finding {
+    Finding {
+        code: d.code.as_str().to_string(),
+        severity: match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            _ => "note",
+        }
+        .to_string(),
+        message: d.message.clone(),
+        location: d.primary.as_ref().map(|l| {
+            let loc = &l.location;
+            match &loc.range {
+                Some(r) => format!("{}:{}:{}", loc.path, r.line, r.column),
+                None => loc.path.clone(),
+            }
+        }),
+    }
+}
+
+/// Findings as a set that does not move with line numbers: code, message and file.
+fn finding_keys(diags: &[Diagnostic]) -> BTreeMap<(String, String, String), Finding> {
+    diags
+        .iter()
+        .filter(|d| matches!(d.severity, Severity::Error | Severity::Warning))
+        .map(|d| {
+            let f = finding(d);
+            let file = d
+                .primary
+                .as_ref()
+                .map(|l| l.location.path.clone())
+                .unwrap_or_default();
+            ((f.code.clone(), f.message.clone(), file), f)
+        })
+        .collect()
+}
+
+/// What a reviewer is warned of in an object of head (compared with its base version).
+fn dangers_of(key: &str, base: Option<&Value>, head: &Value, kind: &ObjectKey) -> Vec<Danger> {
+    let mut out = Vec::new();
+    let mut say = |what: String| {
+        out.push(Danger {
+            object: key.to_string(),
+            what,
+        })
+    };
+    let rbac = kind.group == "rbac.authorization.k8s.io";
+    if rbac && kind.kind == "ClusterRoleBinding" && base.is_none() {
+        let role = head
+            .pointer("/roleRef/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        say(format!("new ClusterRoleBinding (to {role})"));
+    }
+    if rbac && matches!(kind.kind.as_str(), "Role" | "ClusterRole") {
+        let wild = |v: Option<&Value>| -> BTreeSet<String> {
+            v.and_then(|v| v.get("rules"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .flat_map(|r| {
+                    ["verbs", "resources", "apiGroups"].into_iter().filter(|f| {
+                        r.get(*f)
+                            .and_then(Value::as_array)
+                            .is_some_and(|a| a.iter().any(|x| x == "*"))
+                    })
+                })
+                .map(str::to_string)
+                .collect()
+        };
+        for f in wild(Some(head)).difference(&wild(base)) {
+            say(format!("rules grant `*` {f}"));
+        }
+    }
+    let flag = |v: Option<&Value>, test: &dyn Fn(&Value) -> bool| v.is_some_and(test);
+    let privileged = |v: &Value| {
+        [
+            "/spec/template/spec",
+            "/spec/jobTemplate/spec/template/spec",
+            "/spec",
+        ]
+        .iter()
+        .filter_map(|p| v.pointer(p))
+        .flat_map(|s| {
+            ["containers", "initContainers"]
+                .into_iter()
+                .filter_map(move |l| s.get(l).and_then(Value::as_array))
+                .flatten()
+        })
+        .any(|c| c.pointer("/securityContext/privileged") == Some(&Value::Bool(true)))
+    };
+    if flag(Some(head), &privileged) && !flag(base, &privileged) {
+        say("a privileged container".into());
+    }
+    let host_path = |v: &Value| {
+        ["/spec/template/spec/volumes", "/spec/volumes"]
+            .iter()
+            .filter_map(|p| v.pointer(p).and_then(Value::as_array))
+            .flatten()
+            .any(|vol| vol.get("hostPath").is_some())
+    };
+    if flag(Some(head), &host_path) && !flag(base, &host_path) {
+        say("a hostPath volume".into());
+    }
+    let replicas = |v: Option<&Value>| v.and_then(|v| v.pointer("/spec/replicas")).cloned();
+    if replicas(Some(head)) == Some(Value::from(0)) && replicas(base) != Some(Value::from(0)) {
+        say("scaled to 0 replicas".into());
+    }
+    let suspend = |v: Option<&Value>| {
+        v.and_then(|v| v.pointer("/spec/suspend"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    if base.is_some() && suspend(Some(head)) != suspend(base) {
+        say(if suspend(Some(head)) {
+            "suspended".into()
+        } else {
+            "resumed (suspend removed)".into()
+        });
+    }
+    if crate::plan::prune_disabled(head).is_some()
+        && base.is_none_or(|b| crate::plan::prune_disabled(b).is_none())
+    {
+        say("prune disabled".into());
+    }
+    out
+}
+
+fn edge_names(c: &Compiled) -> BTreeSet<String> {
+    let g = &c.graph;
+    g.edges
+        .iter()
+        .filter_map(|e| {
+            let (crate::graph::Node::Object(a), crate::graph::Node::Object(b)) =
+                (&g.nodes[e.from], &g.nodes[e.to])
+            else {
+                return None;
+            };
+            Some(format!(
+                "{} -> {} ({})",
+                c.objects[*a].key,
+                c.objects[*b].key,
+                e.rule.name()
+            ))
+        })
+        .collect()
+}
+
+fn cycle_names(c: &Compiled) -> BTreeSet<String> {
+    c.graph
+        .cycles
+        .iter()
+        .map(|cy| {
+            let mut m: Vec<String> = cy
+                .members
+                .iter()
+                .map(|&i| c.objects[i].key.to_string())
+                .collect();
+            m.sort();
+            m.join(", ")
+        })
+        .collect()
+}
+
+/// Compares two compiled revisions.
+pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review {
+    let mut noise = noise;
+    let secrets = secret_values(base.objects.iter().chain(&head.objects));
+    let (bk, hk) = (by_key(base), by_key(head));
+    let mut units: BTreeMap<String, [usize; 3]> = BTreeMap::new();
+    let mut objects = Vec::new();
+    let mut images_changed = Vec::new();
+    let mut dangers = Vec::new();
+    let comparable = |o: &Object, noise: &[NoiseRule]| {
+        let mut v = masked(o);
+        for r in noise {
+            r.strip(&mut v);
+        }
+        v
+    };
+    // Renames: a removed and an added object of the same kind and namespace, equal but for
+    // the name.
+    let removed: Vec<&String> = bk.keys().filter(|k| !hk.contains_key(*k)).collect();
+    let added: Vec<&String> = hk.keys().filter(|k| !bk.contains_key(*k)).collect();
+    let mut renamed_from: BTreeMap<String, String> = BTreeMap::new();
+    {
+        let mut by_content: BTreeMap<(String, String, String, String), &String> = BTreeMap::new();
+        for k in &removed {
+            let o = &base.objects[bk[*k]];
+            by_content.insert(
+                (
+                    o.key.group.clone(),
+                    o.key.kind.clone(),
+                    o.key.namespace.clone(),
+                    content_without_name(&masked(o)),
+                ),
+                k,
+            );
+        }
+        for k in &added {
+            let o = &head.objects[hk[*k]];
+            let content = (
+                o.key.group.clone(),
+                o.key.kind.clone(),
+                o.key.namespace.clone(),
+                content_without_name(&masked(o)),
+            );
+            if let Some(from) = by_content.remove(&content) {
+                renamed_from.insert((*k).clone(), from.clone());
+            }
+        }
+    }
+    let renamed_away: BTreeSet<&String> = renamed_from.values().collect();
+    let all: BTreeSet<&String> = bk.keys().chain(hk.keys()).collect();
+    for k in all {
+        let (b, h) = (
+            bk.get(k).map(|&i| &base.objects[i]),
+            hk.get(k).map(|&i| &head.objects[i]),
+        );
+        let (change, unit, origin_at, before, after) = match (b, h) {
+            (Some(_), None) if renamed_away.contains(k) => continue,
+            (Some(b), None) => (
+                Change::Removed,
+                unit_of(base, bk[k]),
+                origin(base, b),
+                Some(comparable(b, &noise)),
+                None,
+            ),
+            (None, Some(h)) => {
+                let change = match renamed_from.get(k) {
+                    Some(from) => Change::Renamed { from: from.clone() },
+                    None => Change::Added,
+                };
+                let before = renamed_from
+                    .get(k)
+                    .map(|from| comparable(&base.objects[bk[from]], &noise));
+                (
+                    change,
+                    unit_of(head, hk[k]),
+                    origin(head, h),
+                    before,
+                    Some(comparable(h, &noise)),
+                )
+            }
+            (Some(b), Some(h)) => {
+                let (x, y) = (comparable(b, &[]), comparable(h, &[]));
+                if x == y {
+                    continue;
+                }
+                let (xs, ys) = (comparable(b, &noise), comparable(h, &noise));
+                if xs == ys {
+                    // Only what the rules hide differs: each rule that hid part of it counts.
+                    let before = changed_fields(&x, &y).len();
+                    for r in noise.iter_mut() {
+                        let (mut xr, mut yr) = (x.clone(), y.clone());
+                        r.strip(&mut xr);
+                        r.strip(&mut yr);
+                        if changed_fields(&xr, &yr).len() < before {
+                            r.hidden += 1;
+                        }
+                    }
+                    continue;
+                }
+                (
+                    Change::Changed,
+                    unit_of(head, hk[k]),
+                    origin(head, h),
+                    Some(xs),
+                    Some(ys),
+                )
+            }
+            (None, None) => continue,
+        };
+        let slot = match change {
+            Change::Added => 0,
+            Change::Changed | Change::Renamed { .. } => 1,
+            Change::Removed => 2,
+        };
+        units.entry(unit.clone()).or_insert([0; 3])[slot] += 1;
+        let fields = match (&before, &after) {
+            (Some(x), Some(y)) => changed_fields(x, y),
+            _ => Vec::new(),
+        };
+        let yaml = |v: Option<&Value>| v.map(crate::syntax::emit::to_yaml).unwrap_or_default();
+        let diff = text::unified(&yaml(before.as_ref()), &yaml(after.as_ref()), 3);
+        if change == Change::Removed
+            && let Some(b) = b
+            && holds_data(&b.key, &b.value)
+        {
+            dangers.push(Danger {
+                object: k.clone(),
+                what: "removed, and it holds data (deleting it deletes the data)".into(),
+            });
+        }
+        // Images and dangers of what head has.
+        if let Some(h) = h {
+            let bi = b.map(|b| images(&b.value)).unwrap_or_default();
+            let hi = images(&h.value);
+            for name in bi.keys().chain(hi.keys()).collect::<BTreeSet<_>>() {
+                if bi.get(name) != hi.get(name) {
+                    images_changed.push(ImageChange {
+                        object: k.clone(),
+                        container: name.clone(),
+                        before: bi.get(name).cloned(),
+                        after: hi.get(name).cloned(),
+                    });
+                }
+            }
+            dangers.extend(dangers_of(k, b.map(|b| &b.value), &h.value, &h.key));
+        }
+        objects.push(ObjectDiff {
+            object: k.clone(),
+            change,
+            unit,
+            origin: origin_at,
+            fields: fields.iter().map(|f| scrub(f, &secrets)).collect(),
+            diff: scrub(&diff, &secrets),
+        });
+    }
+    // Findings.
+    let (bf, hf) = (
+        finding_keys(&base.diagnostics),
+        finding_keys(&head.diagnostics),
+    );
+    let scrubbed = |f: &Finding| Finding {
+        message: scrub(&f.message, &secrets),
+        ..f.clone()
+    };
+    let introduced = hf
+        .iter()
+        .filter(|(k, _)| !bf.contains_key(*k))
+        .map(|(_, f)| scrubbed(f))
+        .collect();
+    let fixed = bf
+        .iter()
+        .filter(|(k, _)| !hf.contains_key(*k))
+        .map(|(_, f)| scrubbed(f))
+        .collect();
+    // The graph.
+    let (be, he) = (edge_names(base), edge_names(head));
+    let (bc, hc) = (cycle_names(base), cycle_names(head));
+    let wave = |c: &Compiled, i: usize| c.graph.wave_of.get(i).copied().flatten();
+    let mut moved = Vec::new();
+    for (k, &hi) in &hk {
+        if let Some(&bi) = bk.get(k)
+            && let (Some(a), Some(b)) = (wave(base, bi), wave(head, hi))
+            && a != b
+        {
+            moved.push((k.clone(), a + 1, b + 1));
+        }
+    }
+    let graph = GraphChanges {
+        edges_added: he.difference(&be).cloned().collect(),
+        edges_removed: be.difference(&he).cloned().collect(),
+        new_cycles: hc.difference(&bc).cloned().collect(),
+        moved,
+    };
+    images_changed.sort();
+    dangers.sort();
+    Review {
+        units,
+        objects,
+        images: images_changed,
+        introduced,
+        fixed,
+        dangers,
+        graph,
+        noise,
+        verdicts: None,
+    }
+}
+
+/// Kinds whose removal loses data.
+pub fn holds_data(key: &ObjectKey, v: &Value) -> bool {
+    match (key.group.as_str(), key.kind.as_str()) {
+        ("", "PersistentVolumeClaim" | "PersistentVolume" | "Namespace") => true,
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => true,
+        ("apps", "StatefulSet") => v
+            .pointer("/spec/volumeClaimTemplates")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty()),
+        _ => false,
+    }
+}

@@ -1,0 +1,196 @@
+//! `kiln diff` over a generated Git history: a base commit and a head that adds, changes,
+//! renames and deletes objects, breaks validation, widens RBAC, changes an immutable selector,
+//! removes a namespace that holds a claim and changes a Secret. The Markdown and JSON reviews
+//! are snapshots; no Secret value appears in any output format; a large change stays within a
+//! pull-request comment's limit with its summary first.
+
+use crate::support::{git, run_in, scratch, write_files};
+
+const BASE: &[(&str, &str)] = &[
+    (
+        "shop/app.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - {name: web, image: 'nginx:1.27', envFrom: [{configMapRef: {name: settings}}]}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {colour: blue, size: large}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
+    ),
+    (
+        "shop/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\nstringData: {password: base-password-hunter2}\ndata: {token: YmFzZS10b2tlbi12YWx1ZQ==}\n",
+    ),
+    (
+        "data/claim.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: data}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: store, namespace: data}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n",
+    ),
+];
+
+/// The head revision: every kind of change at once.
+fn head(dir: &std::path::Path) {
+    write_files(
+        dir,
+        &[
+            (
+                "shop/app.yaml",
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web, tier: front}}\n  template:\n    metadata: {labels: {app: web, tier: front}}\n    spec:\n      containers:\n      - {name: web, image: 'nginx:1.28', envFrom: [{configMapRef: {name: settings-v2}}]}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings-v2, namespace: shop}\ndata: {colour: blue, size: large}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {app: web}\n  ports: [{port: 80, protocol: HTTP}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: shop-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: default, namespace: shop}]\n",
+            ),
+            (
+                "shop/secret.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\nstringData: {password: head-password-swordfish}\ndata: {token: aGVhZC10b2tlbi12YWx1ZQ==}\n",
+            ),
+            (
+                "shop/extra.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: shop}\ndata:\n  note: the password is head-password-swordfish\n",
+            ),
+        ],
+    );
+    std::fs::remove_file(dir.join("data/claim.yaml")).expect("rm");
+}
+
+fn repo(name: &str) -> std::path::PathBuf {
+    let dir = scratch(name);
+    write_files(&dir, BASE);
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "base"]);
+    head(&dir);
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-q", "-m", "head"]);
+    dir
+}
+
+#[test]
+fn a_change_is_reviewed_object_by_object_and_proved_in_the_simulator() {
+    let dir = repo("diff-history");
+    let (code, md, err) = run_in(
+        &dir,
+        &[
+            "diff", "--base", "HEAD~1", "--head", "HEAD", "-o", "markdown",
+        ],
+    );
+    assert_eq!(
+        code, 1,
+        "findings are introduced and the apply fails: {err}"
+    );
+    insta::assert_snapshot!("markdown", md);
+    let (code, json, _) = run_in(
+        &dir,
+        &["diff", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"],
+    );
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    insta::assert_snapshot!("json", serde_json::to_string_pretty(&v).expect("json"));
+    // The working tree is head: the same review.
+    let (_, md_tree, _) = run_in(&dir, &["diff", "--base", "HEAD~1", "-o", "markdown"]);
+    assert_eq!(
+        md_tree.replace("HEAD~1 → the working tree", "HEAD~1 → HEAD"),
+        md
+    );
+    // Nothing changes: exit 0.
+    let (code, out, err) = run_in(&dir, &["diff", "--base", "HEAD"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 added, 0 changed, 0 removed"), "{out}");
+}
+
+#[test]
+fn no_secret_value_appears_in_any_output_format() {
+    let dir = repo("diff-secrets");
+    let values = [
+        "base-password-hunter2",
+        "head-password-swordfish",
+        "base-token-value",
+        "head-token-value",
+        "YmFzZS10b2tlbi12YWx1ZQ==",
+        "aGVhZC10b2tlbi12YWx1ZQ==",
+    ];
+    for format in ["human", "markdown", "json"] {
+        let (_, out, err) = run_in(&dir, &["diff", "--base", "HEAD~1", "-o", format]);
+        for v in values {
+            assert!(
+                !out.contains(v) && !err.contains(v),
+                "{v} in --output {format}:\n{out}{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_thousand_object_change_fits_a_comment_with_its_summary_first() {
+    let dir = scratch("diff-large");
+    let cms = |v: &str| {
+        (0..1000)
+            .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: default}}\ndata: {{value: '{v}-{i}', other: 'unchanged line to give the diff some context'}}\n"))
+            .collect::<String>()
+    };
+    write_files(&dir, &[("all.yaml", &cms("before"))]);
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "base"]);
+    write_files(&dir, &[("all.yaml", &cms("after"))]);
+    let split = dir.join("parts");
+    let (code, md, err) = run_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "-o",
+            "markdown",
+            "--no-verdicts",
+            "--split",
+            split.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(md.len() <= 65_536, "{} characters", md.len());
+    assert!(
+        md.starts_with(
+            "## kiln diff: HEAD → the working tree\n\n✅ **0 added, 1000 changed, 0 removed**"
+        ),
+        "{}",
+        &md[..200]
+    );
+    assert!(
+        md.contains("more object diffs in "),
+        "the rest is said to be in parts"
+    );
+    let parts: Vec<_> = std::fs::read_dir(&split).expect("parts").collect();
+    assert!(parts.len() >= 2, "{} parts", parts.len());
+    for p in parts {
+        let text = std::fs::read_to_string(p.expect("entry").path()).expect("read");
+        assert!(text.len() <= 65_536);
+    }
+    let (_, all, _) = run_in(
+        &dir,
+        &["diff", "--base", "HEAD", "-o", "markdown", "--no-verdicts"],
+    );
+    assert!(all.len() <= 65_536);
+    assert!(
+        all.contains("not shown: the comment would pass GitHub's 65536 characters"),
+        "without --split the rest is counted"
+    );
+}
+
+#[test]
+fn a_base_revision_that_is_not_there_is_a_clear_error() {
+    let dir = repo("diff-missing-base");
+    let (code, _, err) = run_in(&dir, &["diff", "--base", "no-such-branch"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no-such-branch"), "{err}");
+    // CI's shallow clone: the base is outside it, and kiln says how to fetch it.
+    let shallow = dir.with_extension("shallow");
+    let _ = std::fs::remove_dir_all(&shallow);
+    git(
+        dir.parent().expect("parent"),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &format!("file://{}", dir.display()),
+            shallow.to_str().expect("utf-8"),
+        ],
+    );
+    let (code, _, err) = run_in(&shallow, &["diff", "--base", "HEAD~1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("this clone is shallow") && err.contains("fetch-depth: 0"),
+        "{err}"
+    );
+}
