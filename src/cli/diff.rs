@@ -6,7 +6,7 @@
 //! not fit go to `--split DIR`), or a program (`json`).
 //!
 //! Half-built, and said so in `--help`: both revisions are rendered whole (not only the units
-//! the changed files feed), there is no `--output github` or `sarif` yet, and no `--base-dir`.
+//! the changed files feed), and there is no `--base-dir`.
 
 use super::args::{self, InputArgs, ReportArgs, ReportSettings, Target};
 use super::progress::Progress;
@@ -33,7 +33,8 @@ pub struct Args {
     input: InputArgs,
     #[command(flatten)]
     report: ReportArgs,
-    /// `human`, `markdown` (a pull-request comment) or `json`.
+    /// `human`, `markdown` (a pull-request comment), `json`, `github` (annotations) or
+    /// `sarif` (the findings introduced).
     #[arg(long, short = 'o', value_enum, default_value = "human")]
     output: Format,
     /// Where object diffs that do not fit in one comment go, as numbered Markdown parts.
@@ -62,6 +63,11 @@ pub enum Format {
     Human,
     Markdown,
     Json,
+    /// GitHub Actions annotations on head's lines: findings introduced, danger notes,
+    /// objects that fail in the simulator, and a notice on each changed object.
+    Github,
+    /// The findings introduced, as SARIF 2.1.0 (for code scanning).
+    Sarif,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,6 +307,14 @@ pub fn run(s: Settings) -> ExitCode {
             out(&format!("{v:#}\n"));
         }
         Format::Human => out(&render::human(&title, &reviews)),
+        Format::Github => out(&render::github(&reviews)),
+        Format::Sarif => {
+            let all: Vec<crate::diag::Diagnostic> = reviews
+                .iter()
+                .flat_map(|(_, r)| r.introduced_diagnostics.iter().cloned())
+                .collect();
+            out(&crate::diag::render::sarif(&all, None));
+        }
         Format::Markdown => {
             let (main, parts) =
                 render::markdown(&title, &reviews, COMMENT_LIMIT, s.split.is_some());
@@ -546,10 +560,13 @@ pub mod render {
                 None => format!(" — {}", l.path),
             })
             .unwrap_or_default();
-        let renamed = match &o.change {
+        let mut renamed = match &o.change {
             Change::Renamed { from } => format!(" (renamed from `{from}`)"),
             _ => String::new(),
         };
+        if let Some(from) = &o.moved_from {
+            renamed.push_str(&format!(" (moves from `{from}` to `{}`)", o.unit));
+        }
         let mut diff = o.diff.clone();
         if diff.len() > max {
             let cut = diff
@@ -580,6 +597,9 @@ pub mod render {
     ) -> (String, Vec<String>) {
         let mut head = format!("## kiln diff: {title}\n\n");
         let several = reviews.len() > 1;
+        if let Some(line) = shared_changes(reviews) {
+            let _ = writeln!(head, "_{line}_\n");
+        }
         let mut sections: Vec<String> = Vec::new();
         for (label, r) in reviews {
             summary(&mut head, label, r, several);
@@ -639,9 +659,121 @@ pub mod render {
         (main, parts)
     }
 
+    /// One GitHub Actions workflow command.
+    fn annotation(
+        level: &str,
+        at: Option<&crate::diag::Location>,
+        title: &str,
+        message: &str,
+    ) -> String {
+        use crate::diag::render::{gh_escape_data, gh_escape_property};
+        let mut props = Vec::new();
+        if let Some(l) = at {
+            props.push(format!("file={}", gh_escape_property(&l.path)));
+            if let Some(r) = &l.range {
+                props.push(format!("line={}", r.line));
+            }
+        }
+        props.push(format!("title={}", gh_escape_property(title)));
+        format!(
+            "::{level} {}::{}\n",
+            props.join(","),
+            gh_escape_data(message)
+        )
+    }
+
+    /// GitHub Actions annotations for the review.
+    pub fn github(reviews: &[(String, Review)]) -> String {
+        let mut s = String::new();
+        for (_, r) in reviews {
+            s.push_str(&crate::diag::render::github(&r.introduced_diagnostics));
+            for d in &r.dangers {
+                s.push_str(&annotation(
+                    "warning",
+                    d.origin(r),
+                    "kiln diff: danger",
+                    &format!("{}: {}", d.object, d.what),
+                ));
+            }
+            if let Some(v) = &r.verdicts {
+                for f in v.new_failures() {
+                    let object = f.split_once(": ").map(|(o, _)| o).unwrap_or(f);
+                    s.push_str(&annotation(
+                        "error",
+                        r.origins.get(object),
+                        "kiln diff: fails in the simulator",
+                        f,
+                    ));
+                }
+            }
+            // Removed objects have no line in head to annotate.
+            for o in r.objects.iter().filter(|o| o.change != Change::Removed) {
+                let what = match &o.change {
+                    Change::Added => "added".to_string(),
+                    Change::Removed => "removed".to_string(),
+                    Change::Changed => format!(
+                        "changed: {}{}",
+                        o.fields.join(", "),
+                        o.moved_from
+                            .as_ref()
+                            .map(|f| format!(" (moves from {f} to {})", o.unit))
+                            .unwrap_or_default()
+                    ),
+                    Change::Renamed { from } => format!("renamed from {from}"),
+                };
+                s.push_str(&annotation(
+                    "notice",
+                    o.origin.as_ref(),
+                    "kiln diff",
+                    &format!("{} {what}", o.object),
+                ));
+            }
+        }
+        s
+    }
+
+    /// With several clusters: how many object changes land the same on several of them.
+    pub fn shared_changes(reviews: &[(String, Review)]) -> Option<String> {
+        if reviews.len() < 2 {
+            return None;
+        }
+        let mut by_change: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
+        for (label, r) in reviews {
+            for o in &r.objects {
+                by_change
+                    .entry((&o.object, &o.diff))
+                    .or_default()
+                    .push(label);
+            }
+        }
+        let mut groups: std::collections::BTreeMap<Vec<&str>, usize> = Default::default();
+        for clusters in by_change.values().filter(|c| c.len() > 1) {
+            *groups.entry(clusters.clone()).or_default() += 1;
+        }
+        if groups.is_empty() {
+            return None;
+        }
+        Some(
+            groups
+                .iter()
+                .map(|(clusters, n)| {
+                    format!(
+                        "the same change to {n} object{} lands on {}",
+                        if *n == 1 { "" } else { "s" },
+                        clusters.join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    }
+
     /// The review for a terminal.
     pub fn human(title: &str, reviews: &[(String, Review)]) -> String {
         let mut s = format!("kiln diff: {title}\n");
+        if let Some(line) = shared_changes(reviews) {
+            let _ = writeln!(s, "{line}");
+        }
         for (label, r) in reviews {
             if reviews.len() > 1 {
                 let _ = writeln!(s, "\ncluster {label}");

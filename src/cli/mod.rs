@@ -82,7 +82,7 @@ enum Command {
     Test(test::Args),
     /// What a change does, for a pull request: two revisions compared object by object,
     /// proved in the simulator (applied, then rolled back), as text, a Markdown comment or
-    /// JSON. Half-built: both revisions are rendered whole; no github or sarif output yet.
+    /// JSON, GitHub annotations or SARIF. Half-built: both revisions are rendered whole.
     Diff(Box<diff::Args>),
     /// What `kiln apply` would change on a cluster: a server-side dry run of every object
     /// against the live state, field by field; `--out FILE` saves it for `kiln apply FILE`.

@@ -351,13 +351,13 @@ pub fn markdown(diags: &[Diagnostic], summary: &Summary) -> String {
     out
 }
 
-fn gh_escape_data(s: &str) -> String {
+pub fn gh_escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn gh_escape_property(s: &str) -> String {
+pub fn gh_escape_property(s: &str) -> String {
     gh_escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

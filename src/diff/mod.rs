@@ -45,6 +45,9 @@ pub struct ObjectDiff {
     /// The unit (kustomization, Flux Kustomization, directory) it belongs to in head (base
     /// for a removed object).
     pub unit: String,
+    /// The unit it belonged to in base, when it moves to another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
     /// Where it comes from: head's file and line (base's for a removed object).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Location>,
@@ -133,6 +136,13 @@ pub struct Danger {
     pub what: String,
 }
 
+impl Danger {
+    /// Where the object is written (head's file and line; base's for a removed object).
+    pub fn origin<'a>(&self, review: &'a Review) -> Option<&'a Location> {
+        review.origins.get(&self.object)
+    }
+}
+
 /// How the dependency graph changes.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct GraphChanges {
@@ -204,6 +214,12 @@ pub struct Review {
     pub noise: Vec<NoiseRule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdicts: Option<Verdicts>,
+    /// The introduced findings as diagnostics (for GitHub annotations and SARIF).
+    #[serde(skip)]
+    pub introduced_diagnostics: Vec<Diagnostic>,
+    /// Where each object of head (and each removed object of base) is written.
+    #[serde(skip)]
+    pub origins: BTreeMap<String, Location>,
 }
 
 impl Review {
@@ -363,6 +379,17 @@ fn content_without_name(v: &Value) -> String {
         m.remove("name");
     }
     v.to_string()
+}
+
+/// A generated name without kustomize's content hash (`web-files-d586m5cm6g` -> `web-files`).
+fn generated_stem(name: &str) -> Option<&str> {
+    let (stem, hash) = name.rsplit_once('-')?;
+    (hash.len() == 10
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && !stem.is_empty())
+    .then_some(stem)
 }
 
 /// Containers of a workload, by name: (container, image).
@@ -607,6 +634,36 @@ pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review
                 renamed_from.insert((*k).clone(), from.clone());
             }
         }
+        // A generator's object whose content (so its hash suffix) changed: the same stem.
+        let stem_key = |o: &Object| {
+            generated_stem(&o.key.name).map(|stem| {
+                (
+                    o.key.group.clone(),
+                    o.key.kind.clone(),
+                    o.key.namespace.clone(),
+                    stem.to_string(),
+                )
+            })
+        };
+        let taken: BTreeSet<String> = renamed_from.values().cloned().collect();
+        let mut by_stem: BTreeMap<(String, String, String, String), Vec<&String>> = BTreeMap::new();
+        for k in removed.iter().filter(|k| !taken.contains(**k)) {
+            if let Some(sk) = stem_key(&base.objects[bk[*k]]) {
+                by_stem.entry(sk).or_default().push(k);
+            }
+        }
+        for k in &added {
+            if renamed_from.contains_key(*k) {
+                continue;
+            }
+            if let Some(sk) = stem_key(&head.objects[hk[*k]])
+                && let Some(list) = by_stem.get_mut(&sk)
+                && list.len() == 1
+            {
+                let from = list.remove(0);
+                renamed_from.insert((*k).clone(), from.clone());
+            }
+        }
     }
     let renamed_away: BTreeSet<&String> = renamed_from.values().collect();
     let all: BTreeSet<&String> = bk.keys().chain(hk.keys()).collect();
@@ -681,6 +738,10 @@ pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review
         };
         let yaml = |v: Option<&Value>| v.map(crate::syntax::emit::to_yaml).unwrap_or_default();
         let diff = text::unified(&yaml(before.as_ref()), &yaml(after.as_ref()), 3);
+        let moved_from = match (&change, bk.get(k)) {
+            (Change::Changed, Some(&bi)) => Some(unit_of(base, bi)).filter(|u| *u != unit),
+            _ => None,
+        };
         if change == Change::Removed
             && let Some(b) = b
             && holds_data(&b.key, &b.value)
@@ -710,6 +771,7 @@ pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review
             object: k.clone(),
             change,
             unit,
+            moved_from,
             origin: origin_at,
             fields: fields.iter().map(|f| scrub(f, &secrets)).collect(),
             diff: scrub(&diff, &secrets),
@@ -729,6 +791,35 @@ pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review
         .filter(|(k, _)| !bf.contains_key(*k))
         .map(|(_, f)| scrubbed(f))
         .collect();
+    let introduced_diagnostics: Vec<Diagnostic> = head
+        .diagnostics
+        .iter()
+        .filter(|d| matches!(d.severity, Severity::Error | Severity::Warning))
+        .filter(|d| {
+            let file = d
+                .primary
+                .as_ref()
+                .map(|l| l.location.path.clone())
+                .unwrap_or_default();
+            !bf.contains_key(&(d.code.as_str().to_string(), d.message.clone(), file))
+        })
+        .map(|d| {
+            let mut d = d.clone();
+            d.message = scrub(&d.message, &secrets);
+            d
+        })
+        .collect();
+    let mut origins: BTreeMap<String, Location> = BTreeMap::new();
+    for (k, &i) in &bk {
+        if let Some(l) = origin(base, &base.objects[i]) {
+            origins.insert(k.clone(), l);
+        }
+    }
+    for (k, &i) in &hk {
+        if let Some(l) = origin(head, &head.objects[i]) {
+            origins.insert(k.clone(), l);
+        }
+    }
     let fixed = bf
         .iter()
         .filter(|(k, _)| !hf.contains_key(*k))
@@ -765,6 +856,8 @@ pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review
         graph,
         noise,
         verdicts: None,
+        introduced_diagnostics,
+        origins,
     }
 }
 

@@ -194,3 +194,113 @@ fn a_base_revision_that_is_not_there_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// A Flux cluster: a Kustomization with a generator reading a file and a `substituteFrom`
+/// ConfigMap; head changes the file and the substituted value, moves an object to another
+/// Flux Kustomization, and makes two objects wait on each other.
+const FLUX_BASE: &[(&str, &str)] = &[
+    (
+        "clusters/prod/flux-system/gotk-sync.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://example.invalid/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+    ),
+    (
+        "clusters/prod/flux-system/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n",
+    ),
+    (
+        "clusters/prod/vars.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-vars, namespace: flux-system}\ndata: {DOMAIN: old.example.com}\n",
+    ),
+    (
+        "clusters/prod/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n  postBuild:\n    substituteFrom: [{kind: ConfigMap, name: cluster-vars}]\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: extras, namespace: flux-system}\nspec: {interval: 10m, path: ./extras, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+    ),
+    (
+        "apps/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [namespace.yaml, web.yaml, moving.yaml]\nconfigMapGenerator:\n- {name: web-files, namespace: web, files: [index.html]}\n",
+    ),
+    ("apps/index.html", "<h1>old</h1>\n"),
+    (
+        "apps/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n",
+    ),
+    (
+        "apps/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: 'nginx:1.27'\n        env: [{name: DOMAIN, value: '${DOMAIN}'}]\n        volumeMounts: [{name: files, mountPath: /usr/share/nginx/html}]\n      volumes: [{name: files, configMap: {name: web-files}}]\n",
+    ),
+    (
+        "apps/moving.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moving, namespace: web}\ndata: {a: b}\n",
+    ),
+    (
+        "extras/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [extra.yaml]\n",
+    ),
+    (
+        "extras/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: web}\ndata: {x: y}\n",
+    ),
+];
+
+#[test]
+fn a_flux_change_is_traced_through_generators_substitutions_and_kustomizations() {
+    let dir = scratch("diff-flux");
+    write_files(&dir, FLUX_BASE);
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "base"]);
+    write_files(
+        &dir,
+        &[
+            ("apps/index.html", "<h1>new</h1>\n"),
+            (
+                "clusters/prod/vars.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-vars, namespace: flux-system}\ndata: {DOMAIN: new.example.com}\n",
+            ),
+            (
+                "apps/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [namespace.yaml, web.yaml, loop.yaml]\nconfigMapGenerator:\n- {name: web-files, namespace: web, files: [index.html]}\n",
+            ),
+            (
+                "apps/loop.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: chicken\n  namespace: web\n  annotations: {config.kubernetes.io/depends-on: /namespaces/web/ConfigMap/egg}\ndata: {a: b}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: egg\n  namespace: web\n  annotations: {config.kubernetes.io/depends-on: /namespaces/web/ConfigMap/chicken}\ndata: {a: b}\n",
+            ),
+            (
+                "extras/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [extra.yaml, moving.yaml]\n",
+            ),
+            (
+                "extras/moving.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moving, namespace: web}\ndata: {a: b}\n",
+            ),
+        ],
+    );
+    std::fs::remove_file(dir.join("apps/moving.yaml")).expect("rm");
+    let (code, md, err) = run_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "--flux",
+            "clusters/prod",
+            "-o",
+            "markdown",
+        ],
+    );
+    assert_eq!(code, 1, "the cycle fails the change: {err}");
+    insta::assert_snapshot!("flux_markdown", md);
+    let (_, gh, _) = run_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "--flux",
+            "clusters/prod",
+            "-o",
+            "github",
+        ],
+    );
+    insta::assert_snapshot!("flux_github", gh);
+}
