@@ -811,3 +811,54 @@ pub mod render {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diff::{Change, ObjectDiff, Review};
+
+    fn review(objects: &[(&str, &str)]) -> Review {
+        Review {
+            units: Default::default(),
+            objects: objects
+                .iter()
+                .map(|(o, d)| ObjectDiff {
+                    object: o.to_string(),
+                    change: Change::Changed,
+                    unit: "apps".into(),
+                    moved_from: None,
+                    origin: None,
+                    fields: Vec::new(),
+                    diff: d.to_string(),
+                })
+                .collect(),
+            images: Vec::new(),
+            introduced: Vec::new(),
+            fixed: Vec::new(),
+            dangers: Vec::new(),
+            graph: Default::default(),
+            noise: Vec::new(),
+            verdicts: None,
+            introduced_diagnostics: Vec::new(),
+            origins: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_same_change_on_several_clusters_is_said_once() {
+        let reviews = vec![
+            (
+                "production".to_string(),
+                review(&[("ConfigMap/a/x", "-1\n+2\n"), ("ConfigMap/a/y", "-a\n+b\n")]),
+            ),
+            (
+                "staging".to_string(),
+                review(&[("ConfigMap/a/x", "-1\n+2\n"), ("ConfigMap/a/y", "-a\n+c\n")]),
+            ),
+        ];
+        assert_eq!(
+            super::render::shared_changes(&reviews).as_deref(),
+            Some("the same change to 1 object lands on production, staging")
+        );
+        assert_eq!(super::render::shared_changes(&reviews[..1]), None);
+    }
+}
