@@ -6,7 +6,7 @@
 //! not fit go to `--split DIR`), or a program (`json`).
 //!
 //! Half-built, and said so in `--help`: both revisions are rendered whole (not only the units
-//! the changed files feed), and there is no `--base-dir`.
+//! the changed files feed).
 
 use super::args::{self, InputArgs, ReportArgs, ReportSettings, Target};
 use super::progress::Progress;
@@ -24,8 +24,12 @@ pub const COMMENT_LIMIT: usize = 65_536;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The revision the change starts from (a branch, tag, sha, `origin/main`).
-    #[arg(long, value_name = "REV")]
-    base: String,
+    #[arg(long, value_name = "REV", required_unless_present = "base_dir")]
+    base: Option<String>,
+    /// Compare with a second checkout of the repository instead of a revision (PATH is read
+    /// at the same place inside DIR).
+    #[arg(long, value_name = "DIR", conflicts_with = "base")]
+    base_dir: Option<PathBuf>,
     /// The revision the change ends at (default: the working tree).
     #[arg(long, value_name = "REV")]
     head: Option<String>,
@@ -91,6 +95,8 @@ pub struct Settings {
     head: String,
     /// The Git work tree's top, to tell a shallow clone.
     root: Option<PathBuf>,
+    /// `--base-dir`, made absolute: base's paths are shown relative to it.
+    base_dir: Option<String>,
 }
 
 pub fn settings(a: Args) -> Result<Settings, Failure> {
@@ -101,8 +107,20 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
             "kiln diff reads two revisions from Git; standard input has no history".into(),
         ));
     }
-    let base = args::inputs(&a.input, &cfg, Some(a.base.clone()), false)?;
     let head = args::inputs(&a.input, &cfg, a.head.clone(), false)?;
+    let base = match (&a.base, &a.base_dir) {
+        (Some(rev), _) => args::inputs(&a.input, &cfg, Some(rev.clone()), false)?,
+        (None, Some(dir)) => {
+            if a.head.is_some() {
+                return Err(Failure::Usage(
+                    "--base-dir compares two directories: head is the working tree (drop --head)"
+                        .into(),
+                ));
+            }
+            args::inputs(&rebased(&a.input, dir)?, &cfg, None, false)?
+        }
+        (None, None) => return Err(Failure::Usage("give --base REV or --base-dir DIR".into())),
+    };
     if base.len() != head.len() {
         return Err(Failure::Usage(
             "base and head have different Flux entry points; name them with --flux".into(),
@@ -143,10 +161,59 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
             NoiseRule::defaults()
         },
         verdicts: !a.no_verdicts,
-        base: a.base,
+        base_dir: a.base_dir.as_ref().and_then(|d| {
+            std::fs::canonicalize(d)
+                .ok()
+                .map(|d| format!("{}/", d.to_string_lossy()))
+        }),
+        base: match (a.base, &a.base_dir) {
+            (Some(rev), _) => rev,
+            (None, Some(dir)) => dir.display().to_string(),
+            (None, None) => String::new(),
+        },
         head: a.head.unwrap_or_else(|| "the working tree".to_string()),
         root,
     })
+}
+
+/// The input flags with each PATH read at the same place in `dir` (another checkout).
+fn rebased(input: &InputArgs, dir: &std::path::Path) -> Result<InputArgs, String> {
+    if !dir.is_dir() {
+        return Err(format!("--base-dir {}: no such directory", dir.display()));
+    }
+    let top = |p: &std::path::Path| {
+        std::fs::canonicalize(p).ok().and_then(|p| {
+            p.ancestors()
+                .find(|d| d.join(".git").exists())
+                .map(PathBuf::from)
+        })
+    };
+    let mut out = input.clone();
+    let paths = if input.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        input.paths.clone()
+    };
+    out.paths = Vec::new();
+    for p in paths {
+        let abs = std::fs::canonicalize(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let root = top(&abs).ok_or_else(|| {
+            format!(
+                "--base-dir: {} is not in a Git work tree, so its place in {} is unknown",
+                p.display(),
+                dir.display()
+            )
+        })?;
+        let rel = abs.strip_prefix(&root).unwrap_or(&abs);
+        out.paths.push(dir.join(rel));
+    }
+    if let Some(r) = &input.root {
+        let abs = std::fs::canonicalize(r).map_err(|e| format!("--root {}: {e}", r.display()))?;
+        if let Some(root) = top(&abs) {
+            out.root = Some(dir.join(abs.strip_prefix(&root).unwrap_or(&abs)));
+        }
+    }
+    Ok(out)
 }
 
 /// Says how to fetch the base when the clone is shallow.
@@ -270,6 +337,27 @@ pub fn run(s: Settings) -> ExitCode {
         head.diagnostics = hdiags;
         progress.say("comparing the revisions");
         let mut review = crate::diff::review(&base, &head, s.noise.clone());
+        // Base read from another checkout: its places as in the repository.
+        if let Some(prefix) = &s.base_dir {
+            let strip = |p: &mut String| {
+                if let Some(rest) = p.strip_prefix(prefix.as_str()) {
+                    *p = rest.to_string();
+                }
+            };
+            for o in review.objects.iter_mut() {
+                if let Some(l) = o.origin.as_mut() {
+                    strip(&mut l.path);
+                }
+            }
+            for l in review.origins.values_mut() {
+                strip(&mut l.path);
+            }
+            for f in review.fixed.iter_mut() {
+                if let Some(l) = f.location.as_mut() {
+                    strip(l);
+                }
+            }
+        }
         if s.verdicts {
             progress.say("applying base, head and base again in the simulator");
             let secrets = crate::diff::secret_values(base.objects.iter().chain(&head.objects));

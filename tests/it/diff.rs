@@ -82,6 +82,38 @@ fn a_change_is_reviewed_object_by_object_and_proved_in_the_simulator() {
         md_tree.replace("HEAD~1 → the working tree", "HEAD~1 → HEAD"),
         md
     );
+    // A second checkout of base instead of a revision: the same review.
+    let other = dir.with_extension("base");
+    let _ = std::fs::remove_dir_all(&other);
+    git(
+        dir.parent().expect("parent"),
+        &[
+            "clone",
+            "-q",
+            dir.to_str().expect("utf-8"),
+            other.to_str().expect("utf-8"),
+        ],
+    );
+    git(&other, &["checkout", "-q", "HEAD~1"]);
+    let (_, md_dir, err) = run_in(
+        &dir,
+        &[
+            "diff",
+            "--base-dir",
+            other.to_str().expect("utf-8"),
+            "-o",
+            "markdown",
+        ],
+    );
+    assert_eq!(
+        md_dir.replacen(
+            &format!("{} → the working tree", other.display()),
+            "HEAD~1 → HEAD",
+            1
+        ),
+        md,
+        "{err}"
+    );
     // Nothing changes: exit 0.
     let (code, out, err) = run_in(&dir, &["diff", "--base", "HEAD"]);
     assert_eq!(code, 0, "{out}{err}");
