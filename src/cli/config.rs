@@ -22,6 +22,8 @@
 //! - group: admissionregistration.k8s.io
 //!   kind: MutatingWebhookConfiguration
 //!   jsonPointers: [/webhooks/0/clientConfig/caBundle]
+//! diffNoise:                                       # what `kiln diff` counts but does not show
+//! - {name: build-stamp, kind: Deployment, jsonPointers: [/spec/template/metadata/annotations/build~1*]}
 //! ```
 //!
 //! A malformed file is reported like any input: `invalid-config` diagnostics with line and
@@ -55,6 +57,7 @@ pub struct Config {
     pub strict_substitute: Option<bool>,
     pub max_file_size: Option<u64>,
     pub ignore_differences: Vec<crate::plan::IgnoreRule>,
+    pub diff_noise: Vec<crate::diff::NoiseRule>,
 }
 
 /// Finds the configuration for `start` (a PATH argument): `.kiln.yaml` in its directory or
@@ -256,11 +259,12 @@ fn read(
                 None => bad(&ptr, false, "`maxFileSize` is a number of bytes".into(), "expected a number"),
             },
             "ignoreDifferences" => ignore_differences(v, &ptr, &mut bad, &mut cfg.ignore_differences),
+            "diffNoise" => diff_noise(v, &ptr, &mut bad, &mut cfg.diff_noise),
             other => {
                 let known = [
                     "flux", "sources", "crds", "allow", "deny", "acceptUnrendered", "exclude",
                     "units", "all", "loadRestrictor", "strictSubstitute", "maxFileSize",
-                    "ignoreDifferences",
+                    "ignoreDifferences", "diffNoise",
                 ];
                 let near = known
                     .iter()
@@ -373,6 +377,90 @@ fn ignore_differences(
         if rule.kind.is_empty() {
             ok = false;
             bad(&at, false, "a rule names a `kind`".into(), "no kind");
+        }
+        if ok {
+            out.push(rule);
+        }
+    }
+}
+
+/// `diffNoise`: rules `kiln diff` hides changes by (`name`, `kind`, `jsonPointers`; a
+/// pointer's last token may end with `*`).
+fn diff_noise(
+    v: &Value,
+    ptr: &str,
+    bad: &mut dyn FnMut(&str, bool, String, &str),
+    out: &mut Vec<crate::diff::NoiseRule>,
+) {
+    let Some(items) = v.as_array() else {
+        bad(
+            ptr,
+            false,
+            "`diffNoise` is a list of rules: {name, kind, jsonPointers: [...]}".into(),
+            "expected a list",
+        );
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{ptr}/{i}");
+        let Some(m) = item.as_object() else {
+            bad(
+                &at,
+                false,
+                "a rule is a mapping: {name, kind, jsonPointers}".into(),
+                "expected a mapping",
+            );
+            continue;
+        };
+        let mut rule = crate::diff::NoiseRule {
+            name: String::new(),
+            kind: None,
+            pointers: Vec::new(),
+            hidden: 0,
+        };
+        let mut ok = true;
+        for (k, x) in m {
+            let field = format!("{at}/{k}");
+            match (k.as_str(), x) {
+                ("name", Value::String(s)) => rule.name = s.clone(),
+                ("kind", Value::String(s)) => rule.kind = Some(s.clone()),
+                ("jsonPointers", Value::Array(ps)) => {
+                    for (j, p) in ps.iter().enumerate() {
+                        match p.as_str() {
+                            Some(p) if p.starts_with('/') => rule.pointers.push(p.to_string()),
+                            _ => {
+                                ok = false;
+                                bad(
+                                    &format!("{field}/{j}"),
+                                    false,
+                                    "a JSON pointer starts with `/`".into(),
+                                    "not a JSON pointer",
+                                );
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    ok = false;
+                    bad(
+                        &field,
+                        true,
+                        format!(
+                            "`{k}` in a diffNoise rule: the fields are name (a string), kind (a string) and jsonPointers (a list)"
+                        ),
+                        "not understood",
+                    );
+                }
+            }
+        }
+        if rule.name.is_empty() || rule.pointers.is_empty() {
+            ok = false;
+            bad(
+                &at,
+                false,
+                "a rule has a `name` and `jsonPointers`".into(),
+                "incomplete rule",
+            );
         }
         if ok {
             out.push(rule);

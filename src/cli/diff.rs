@@ -54,7 +54,8 @@ pub struct Args {
     )]
     fail_on: Vec<FailOn>,
     /// Show the changes the default noise rules hide (a chart's version label, checksum
-    /// annotations); their counts are always shown.
+    /// annotations); their counts are always shown. The repository's own rules
+    /// (`diffNoise` in `.kiln.yaml`) still apply.
     #[arg(long)]
     no_default_filters: bool,
     /// Skip the simulator's verdicts.
@@ -156,9 +157,12 @@ pub fn settings(a: Args) -> Result<Settings, Failure> {
         split: a.split,
         fail_on: a.fail_on,
         noise: if a.no_default_filters {
-            Vec::new()
+            cfg.diff_noise.clone()
         } else {
             NoiseRule::defaults()
+                .into_iter()
+                .chain(cfg.diff_noise.clone())
+                .collect()
         },
         verdicts: !a.no_verdicts,
         base_dir: a.base_dir.as_ref().and_then(|d| {

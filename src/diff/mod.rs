@@ -63,6 +63,9 @@ pub struct ObjectDiff {
 #[derive(Clone, Debug, Serialize)]
 pub struct NoiseRule {
     pub name: String,
+    /// Only objects of this kind (every kind when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// JSON pointers (a trailing `*` matches every key that starts so).
     pub pointers: Vec<String>,
     pub hidden: usize,
@@ -74,6 +77,7 @@ impl NoiseRule {
         vec![
             NoiseRule {
                 name: "helm-chart-labels".into(),
+                kind: None,
                 pointers: vec![
                     "/metadata/labels/helm.sh~1chart".into(),
                     "/spec/template/metadata/labels/helm.sh~1chart".into(),
@@ -82,6 +86,7 @@ impl NoiseRule {
             },
             NoiseRule {
                 name: "checksum-annotations".into(),
+                kind: None,
                 pointers: vec![
                     "/metadata/annotations/checksum~1*".into(),
                     "/spec/template/metadata/annotations/checksum~1*".into(),
@@ -93,6 +98,11 @@ impl NoiseRule {
 
     /// `v` without the fields this rule hides.
     fn strip(&self, v: &mut Value) {
+        if let Some(kind) = &self.kind
+            && v.get("kind").and_then(Value::as_str) != Some(kind.as_str())
+        {
+            return;
+        }
         for p in &self.pointers {
             let Some((parent, last)) = p.rsplit_once('/') else {
                 continue;

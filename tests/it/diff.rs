@@ -336,3 +336,64 @@ fn a_flux_change_is_traced_through_generators_substitutions_and_kustomizations()
     );
     insta::assert_snapshot!("flux_github", gh);
 }
+
+#[test]
+fn noise_is_hidden_by_named_rules_and_counted() {
+    let dir = scratch("diff-noise");
+    let deploy = |checksum: &str, stamp: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: default}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata:\n      labels: {{app: web}}\n      annotations: {{checksum/config: '{checksum}', build/stamp: '{stamp}'}}\n    spec:\n      containers: [{{name: web, image: 'nginx:1.27'}}]\n"
+        )
+    };
+    write_files(
+        &dir,
+        &[
+            ("app/web.yaml", &deploy("aaa", "1")),
+            (
+                ".kiln.yaml",
+                "diffNoise:\n- {name: build-stamp, kind: Deployment, jsonPointers: ['/spec/template/metadata/annotations/build~1*']}\n",
+            ),
+        ],
+    );
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "base"]);
+    write_files(&dir, &[("app/web.yaml", &deploy("bbb", "2"))]);
+    let (code, md, err) = run_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "app",
+            "-o",
+            "markdown",
+            "--no-verdicts",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(md.contains("0 added, 0 changed, 0 removed"), "{md}");
+    assert!(
+        md.contains("_Objects whose only changes are hidden by noise rules: checksum-annotations (1), build-stamp (1)"),
+        "{md}"
+    );
+    // The shipped rules off, the repository's still on: the checksum shows.
+    let (_, md, _) = run_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "app",
+            "-o",
+            "markdown",
+            "--no-verdicts",
+            "--no-default-filters",
+        ],
+    );
+    assert!(md.contains("+        checksum/config: bbb"), "{md}");
+    assert!(
+        !md.contains("build/stamp: '2'") && !md.contains("+        build/stamp"),
+        "{md}"
+    );
+}
