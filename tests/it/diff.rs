@@ -338,6 +338,74 @@ fn a_flux_change_is_traced_through_generators_substitutions_and_kustomizations()
 }
 
 #[test]
+fn no_secret_value_from_generators_files_or_substitutions_appears_either() {
+    // A Flux tree: a secretGenerator with a literal and a file, a Secret whose values a
+    // Kustomization substitutes into a ConfigMap, all changed by head.
+    let dir = scratch("diff-secret-sources");
+    let tree = |literal: &str, file: &str, substituted: &str| {
+        vec![
+            ("clusters/prod/flux-system/gotk-sync.yaml".to_string(), "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 1m, url: 'https://example.invalid/fleet', ref: {branch: main}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n".to_string()),
+            ("clusters/prod/flux-system/namespace.yaml".to_string(), "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n".to_string()),
+            ("clusters/prod/vars.yaml".to_string(), format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: cluster-secrets, namespace: flux-system}}\nstringData: {{API_KEY: {substituted}}}\n")),
+            ("clusters/prod/apps.yaml".to_string(), "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n  postBuild:\n    substituteFrom: [{kind: Secret, name: cluster-secrets}]\n".to_string()),
+            ("apps/kustomization.yaml".to_string(), format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [app.yaml]\nsecretGenerator:\n- name: creds\n  namespace: default\n  literals: [password={literal}]\n  files: [key.pem]\n")),
+            ("apps/key.pem".to_string(), format!("{file}\n")),
+            ("apps/app.yaml".to_string(), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: client, namespace: default}\ndata: {url: 'https://api.example.invalid/?key=${API_KEY}'}\n".to_string()),
+        ]
+    };
+    let write = |t: Vec<(String, String)>| {
+        let refs: Vec<(&str, &str)> = t.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        write_files(&dir, &refs);
+    };
+    write(tree(
+        "literal-before-1234",
+        "pem-before-5678",
+        "apikey-before-9012",
+    ));
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "base"]);
+    write(tree(
+        "literal-after-4321",
+        "pem-after-8765",
+        "apikey-after-2109",
+    ));
+    let values = [
+        "literal-before-1234",
+        "literal-after-4321",
+        "pem-before-5678",
+        "pem-after-8765",
+        "apikey-before-9012",
+        "apikey-after-2109",
+    ];
+    let mut seen_change = false;
+    for format in ["human", "markdown", "json", "github", "sarif"] {
+        let (_, out, err) = run_in(
+            &dir,
+            &[
+                "diff",
+                "--base",
+                "HEAD",
+                "--flux",
+                "clusters/prod",
+                "-o",
+                format,
+            ],
+        );
+        seen_change |= out.contains("ConfigMap/default/client");
+        for v in values {
+            assert!(
+                !out.contains(v) && !err.contains(v),
+                "{v} in --output {format}:\n{out}{err}"
+            );
+            let b64 = crate::support::base64(v);
+            assert!(!out.contains(&b64), "{v} (base64) in --output {format}");
+        }
+    }
+    assert!(seen_change, "the substituted ConfigMap is reviewed");
+}
+
+#[test]
 fn noise_is_hidden_by_named_rules_and_counted() {
     let dir = scratch("diff-noise");
     let deploy = |checksum: &str, stamp: &str| {

@@ -123,3 +123,8 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
         std::fs::write(path, text).expect("write");
     }
 }
+
+/// Standard base64 of a text (as Secret `data` holds it).
+pub fn base64(text: &str) -> String {
+    kiln::util::base64_encode(text.as_bytes())
+}
