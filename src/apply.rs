@@ -568,13 +568,8 @@ pub fn apply_observed(
                     replaced: false,
                     elapsed: elapsed(cluster),
                 });
-                let live_key = cluster
-                    .get(&c.key)
-                    .ok()
-                    .flatten()
-                    .map(|l| key_of(&l))
-                    .unwrap_or_else(|| c.key.clone());
-                waiting.push((c.key.clone(), live_key, cluster.now()));
+                // The plan's keys are the stored ones (scopes from discovery).
+                waiting.push((c.key.clone(), c.key.clone(), cluster.now()));
                 outcomes.insert(
                     c.key.clone(),
                     Outcome {
@@ -651,15 +646,21 @@ pub fn apply_observed(
                 }
             }
         }
-        // Wait for the wave.
+        // Wait for the wave (what is still waited for read `concurrency` at a time).
         loop {
             let mut pending = Vec::new();
-            for (k, live_key, since) in &waiting {
+            let open: Vec<&(ObjectKey, ObjectKey, Millis)> = waiting
+                .iter()
+                .filter(|(k, _, _)| {
+                    let o = &outcomes[k];
+                    !(matches!(o.status, Status::Current | Status::Failed) || o.error.is_some())
+                })
+                .collect();
+            let keys: Vec<&ObjectKey> = open.iter().map(|(_, live_key, _)| live_key).collect();
+            let lives = cluster.get_all(&keys, settings.concurrency);
+            for ((k, _, since), live) in open.into_iter().zip(lives) {
                 let o = outcomes.get_mut(k).expect("applied");
-                if matches!(o.status, Status::Current | Status::Failed) || o.error.is_some() {
-                    continue;
-                }
-                let live = cluster.get(live_key).ok().flatten();
+                let live = live.ok().flatten();
                 let r = status::compute(live.as_ref());
                 o.status = r.status;
                 o.message = r.message;

@@ -707,6 +707,8 @@ pub struct Options {
     /// Where namespaced objects that name no namespace go (`-n`, else the kubeconfig
     /// context's namespace, else `default`).
     pub namespace: String,
+    /// Reads and dry runs in flight at once within a wave.
+    pub concurrency: usize,
 }
 
 impl Default for Options {
@@ -716,6 +718,7 @@ impl Default for Options {
             force: true,
             ignore: Vec::new(),
             namespace: "default".into(),
+            concurrency: 8,
         }
     }
 }
@@ -811,14 +814,96 @@ pub fn plan_with(
     let mut live_state = LiveDigest::default();
     let keys = stored_keys_in(cluster, objects, &options.namespace);
     let desired: BTreeSet<ObjectKey> = keys.iter().cloned().collect();
+    // A kind whose CRD, or a namespace, this very plan creates: the server can only answer
+    // once it exists (the apply itself dry-runs nothing, it writes in order).
+    let created_here = |e: &ApiError, o: &Object, key: &ObjectKey| {
+        (e.message.starts_with("no matches for kind")
+            && objects.iter().any(|x| {
+                x.key.kind == "CustomResourceDefinition"
+                    && x.value.pointer("/spec/group").and_then(Value::as_str)
+                        == Some(o.key.group.as_str())
+                    && x.value.pointer("/spec/names/kind").and_then(Value::as_str)
+                        == Some(o.key.kind.as_str())
+            }))
+            || (e.code == 404
+                && e.message == format!("namespaces \"{}\" not found", key.namespace)
+                && objects.iter().any(|x| {
+                    x.key.group.is_empty()
+                        && x.key.kind == "Namespace"
+                        && x.key.name == key.namespace
+                }))
+    };
+    let dry = |force: bool| ApplyOptions {
+        manager: MANAGER.into(),
+        force,
+        dry_run: true,
+    };
     for wave in &graph.waves {
-        let mut changes = Vec::new();
-        for &i in wave {
-            let o = &objects[i];
-            if reconcile_disabled(&o.value) {
-                continue;
+        // The wave's objects, their live copies read and their dry runs sent `concurrency`
+        // at a time (the order of the plan is the wave's).
+        let members: Vec<usize> = wave
+            .iter()
+            .copied()
+            .filter(|&i| !reconcile_disabled(&objects[i].value))
+            .collect();
+        let served: Vec<bool> = members
+            .iter()
+            .map(|&i| {
+                cluster
+                    .resource(&objects[i].api_version, &objects[i].key.kind)
+                    .is_some()
+            })
+            .collect();
+        let to_read: Vec<&ObjectKey> = members
+            .iter()
+            .zip(&served)
+            .filter(|(_, s)| **s)
+            .map(|(&i, _)| &keys[i])
+            .collect();
+        let mut read = cluster.get_all(&to_read, options.concurrency).into_iter();
+        let mut lives: Vec<Option<Value>> = Vec::with_capacity(members.len());
+        for s in &served {
+            // A read that fails is the plan's failure, never an object taken for absent.
+            lives.push(if *s {
+                read.next().unwrap_or(Ok(None))?
+            } else {
+                None
+            });
+        }
+        let mut wants: Vec<Value> = Vec::with_capacity(members.len());
+        let mut take_overs: Vec<Vec<String>> = Vec::with_capacity(members.len());
+        for (&i, live) in members.iter().zip(&lives) {
+            let key = &keys[i];
+            let mut want = labelled(&objects[i].value, inventory);
+            if !key.namespace.is_empty()
+                && want.pointer("/metadata/namespace").is_none()
+                && let Some(meta) = want.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                meta.insert("namespace".into(), Value::String(key.namespace.clone()));
             }
-            let want = labelled(&o.value, inventory);
+            let mut take_over = Vec::new();
+            if let Some(l) = live
+                && !held.contains_key(&i)
+            {
+                live_state.add_comparable(l);
+                respect_ignored(&mut want, l, key, &options.ignore);
+                take_over = client_side_managers(l);
+            }
+            wants.push(want);
+            take_overs.push(take_over);
+        }
+        let checked: Vec<&Value> = members
+            .iter()
+            .zip(&wants)
+            .filter(|(i, _)| !held.contains_key(*i))
+            .map(|(_, w)| w)
+            .collect();
+        let mut answers = cluster
+            .apply_all(&checked, &dry(options.force), options.concurrency)
+            .into_iter();
+        let mut changes = Vec::new();
+        for (n, &i) in members.iter().enumerate() {
+            let (key, live, take_over) = (&keys[i], &lives[n], &take_overs[n]);
             let after: Vec<String> = graph.incoming[i]
                 .iter()
                 .filter_map(|&e| match graph.nodes[graph.edges[e].from] {
@@ -826,23 +911,16 @@ pub fn plan_with(
                     _ => None,
                 })
                 .collect();
-            let key = &keys[i];
-            // A read that fails is the plan's failure, never an object taken for absent.
-            let live = if cluster.resource(&o.api_version, &o.key.kind).is_some() {
-                cluster.get(key)?
+            let exists = if live.is_some() {
+                Action::Update
             } else {
-                None
+                Action::Create
             };
             if let Some(reason) = held.get(&i) {
-                let action = if live.is_some() {
-                    Action::Update
-                } else {
-                    Action::Create
-                };
                 changes.push(Change {
                     object: key.to_string(),
                     key: key.clone(),
-                    action,
+                    action: exists,
                     fields: Vec::new(),
                     error: None,
                     refused: Some(reason.clone()),
@@ -853,75 +931,24 @@ pub fn plan_with(
                 });
                 continue;
             }
-            let mut want = want;
-            if !key.namespace.is_empty()
-                && want.pointer("/metadata/namespace").is_none()
-                && let Some(meta) = want.get_mut("metadata").and_then(Value::as_object_mut)
-            {
-                meta.insert("namespace".into(), Value::String(key.namespace.clone()));
-            }
-            let mut take_over = Vec::new();
-            if let Some(l) = &live {
-                live_state.add_comparable(l);
-                respect_ignored(&mut want, l, key, &options.ignore);
-                take_over = client_side_managers(l);
-            }
-            let dry_run = |cluster: &mut dyn Cluster, force: bool| {
-                cluster.apply(
-                    &want,
-                    &ApplyOptions {
-                        manager: MANAGER.into(),
-                        force,
-                        dry_run: true,
-                    },
-                )
-            };
-            let mut dry = dry_run(cluster, options.force);
+            let want = wants[n].clone();
+            let mut answer = answers
+                .next()
+                .unwrap_or_else(|| Err(ApiError::new(500, "InternalError", "no answer")));
             // Conflicts with kubectl's client-side apply only: its fields become kiln's.
-            if let Err(e) = &dry
+            if let Err(e) = &answer
                 && !take_over.is_empty()
                 && !e.conflicting_managers().is_empty()
                 && e.conflicting_managers()
                     .iter()
                     .all(|m| take_over.contains(m))
             {
-                dry = dry_run(cluster, true);
+                answer = cluster.apply(&want, &dry(true));
             }
-            // A kind whose CRD, or a namespace, this very plan creates: the server can only
-            // answer once it exists (the apply itself dry-runs nothing, it writes in order).
-            let created_here = |e: &ApiError| {
-                (e.message.starts_with("no matches for kind")
-                    && objects.iter().any(|x| {
-                        x.key.kind == "CustomResourceDefinition"
-                            && x.value.pointer("/spec/group").and_then(Value::as_str)
-                                == Some(o.key.group.as_str())
-                            && x.value.pointer("/spec/names/kind").and_then(Value::as_str)
-                                == Some(o.key.kind.as_str())
-                    }))
-                    || (e.code == 404
-                        && e.message == format!("namespaces \"{}\" not found", key.namespace)
-                        && objects.iter().any(|x| {
-                            x.key.group.is_empty()
-                                && x.key.kind == "Namespace"
-                                && x.key.name == key.namespace
-                        }))
-            };
-            let (action, fields, error) = match (&live, dry) {
-                (_, Err(e)) if created_here(&e) => (
-                    if live.is_some() {
-                        Action::Update
-                    } else {
-                        Action::Create
-                    },
-                    Vec::new(),
-                    None,
-                ),
+            let (action, fields, error) = match (live, answer) {
+                (_, Err(e)) if created_here(&e, &objects[i], key) => (exists, Vec::new(), None),
                 (_, Err(e)) => (
-                    if live.is_some() {
-                        Action::Update
-                    } else {
-                        Action::Create
-                    },
+                    exists,
                     Vec::new(),
                     Some(mask_secret_values(&e.to_string(), &want)),
                 ),
@@ -957,7 +984,7 @@ pub fn plan_with(
                 error,
                 refused: None,
                 after,
-                take_over,
+                take_over: take_over.clone(),
                 desired: Some(want),
                 why: String::new(),
             });
@@ -1048,18 +1075,23 @@ pub fn plan_with(
 /// The live digest a plan would see now: different from the plan's means the plan is stale.
 pub fn live_digest(cluster: &mut dyn Cluster, plan: &Plan) -> Result<String, ApiError> {
     let mut digest = LiveDigest::default();
+    let mut applied: Vec<&ObjectKey> = Vec::new();
     for c in plan.waves.iter().flatten() {
         if let Some(d) = &c.desired {
             let api = d.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            if cluster.resource(api, &c.key.kind).is_some()
-                && let Some(l) = cluster.get(&c.key)?
-            {
-                digest.add_comparable(&l);
+            if cluster.resource(api, &c.key.kind).is_some() {
+                applied.push(&c.key);
             }
         }
     }
-    for c in plan.prune.iter().flatten() {
-        if let Some(l) = cluster.get(&c.key).ok().flatten() {
+    for live in cluster.get_all(&applied, 8) {
+        if let Some(l) = live? {
+            digest.add_comparable(&l);
+        }
+    }
+    let pruned: Vec<&ObjectKey> = plan.prune.iter().flatten().map(|c| &c.key).collect();
+    for live in cluster.get_all(&pruned, 8) {
+        if let Some(l) = live.ok().flatten() {
             digest.add_comparable(&l);
         }
     }

@@ -236,6 +236,7 @@ pub fn run(s: Settings) -> ExitCode {
             let options = crate::plan::Options {
                 force: apply.engine.force,
                 ignore: ignore.clone(),
+                concurrency: apply.engine.concurrency,
                 ..Default::default()
             };
             match planning::make(&mut cluster, &desired, &s.cluster, &options, s.command) {

@@ -269,6 +269,44 @@ impl Cluster for KubeCluster {
         self.read(|| api.get_opt(&key.name)).map(|o| o.map(shown))
     }
 
+    fn get_all(
+        &mut self,
+        keys: &[&ObjectKey],
+        concurrency: usize,
+    ) -> Vec<Result<Option<Value>, ApiError>> {
+        use futures_util::stream::{self, StreamExt};
+        let requests: Vec<Result<(Api<DynamicObject>, String), ApiError>> = keys
+            .iter()
+            .map(|key| {
+                let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
+                let (api, _) = self.api(&key.group, "", &key.kind, ns)?;
+                Ok((api, key.name.clone()))
+            })
+            .collect();
+        let first: Vec<Result<Option<Value>, ApiError>> = self.runtime.block_on(async move {
+            stream::iter(requests)
+                .map(|r| async move {
+                    let (api, name) = r?;
+                    api.get_opt(&name)
+                        .await
+                        .map(|o| o.map(shown))
+                        .map_err(api_error)
+                })
+                .buffered(concurrency.max(1))
+                .collect()
+                .await
+        });
+        // A busy server's answers are asked again one by one, with their waits.
+        first
+            .into_iter()
+            .zip(keys)
+            .map(|(r, key)| match r {
+                Err(e) if e.is_transient() => self.get(key),
+                other => other,
+            })
+            .collect()
+    }
+
     fn list(
         &mut self,
         api_version: &str,

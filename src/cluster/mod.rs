@@ -161,6 +161,17 @@ pub trait Cluster {
     /// The live object, `Ok(None)` when it does not exist.
     fn get(&mut self, key: &ObjectKey) -> Result<Option<Value>, ApiError>;
 
+    /// Several live objects, at most `concurrency` reads in flight (the default reads them
+    /// one by one), in the order of `keys`.
+    fn get_all(
+        &mut self,
+        keys: &[&ObjectKey],
+        concurrency: usize,
+    ) -> Vec<Result<Option<Value>, ApiError>> {
+        let _ = concurrency;
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
     /// Live objects of a kind (optionally in one namespace), by a label selector
     /// (`a=b,c in (d)`; empty selects everything), ordered by namespace and name.
     fn list(
