@@ -249,7 +249,9 @@ pub fn comparable(v: &Value) -> Value {
     v
 }
 
-fn leaves(v: &Value, path: &mut String, out: &mut BTreeMap<String, Value>) {
+/// Every leaf of a value by path (`.a.b`; items of lists whose items all have a name, by
+/// name: `[name="web"]`).
+pub(crate) fn leaves(v: &Value, path: &mut String, out: &mut BTreeMap<String, Value>) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, c) in m {

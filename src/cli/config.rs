@@ -282,136 +282,148 @@ fn read(
     }
 }
 
-/// `ignoreDifferences`: Argo CD's rules (`group`, `kind`, `name`, `namespace`, `jsonPointers`).
-fn ignore_differences(
+type Bad<'a> = dyn FnMut(&str, bool, String, &str) + 'a;
+
+/// What reads one rule of a list setting: the mapping, its pointer, the error sink.
+type EachRule<'a> = dyn FnMut(&serde_json::Map<String, Value>, &str, &mut Bad<'_>) + 'a;
+
+/// A setting that is a list of mappings (rules): each mapping, with its pointer, to `each`.
+fn rules(
     v: &Value,
     ptr: &str,
-    bad: &mut dyn FnMut(&str, bool, String, &str),
-    out: &mut Vec<crate::plan::IgnoreRule>,
+    bad: &mut Bad<'_>,
+    setting: &str,
+    shape: &str,
+    each: &mut EachRule<'_>,
 ) {
     let Some(items) = v.as_array() else {
         bad(
             ptr,
             false,
-            "`ignoreDifferences` is a list of rules: {kind, jsonPointers: [...]}".into(),
+            format!("`{setting}` is a list of rules: {shape}"),
             "expected a list",
         );
         return;
     };
     for (i, item) in items.iter().enumerate() {
         let at = format!("{ptr}/{i}");
-        let Some(m) = item.as_object() else {
-            bad(
+        match item.as_object() {
+            Some(m) => each(m, &at, bad),
+            None => bad(
                 &at,
                 false,
-                "a rule is a mapping: {group, kind, name, namespace, jsonPointers}".into(),
+                format!("a rule is a mapping: {shape}"),
                 "expected a mapping",
-            );
-            continue;
-        };
-        let mut rule = crate::plan::IgnoreRule::default();
-        let mut ok = true;
-        for (k, x) in m {
-            let field = format!("{at}/{k}");
-            match (k.as_str(), x) {
-                ("group", Value::String(s)) => rule.group = Some(s.clone()),
-                ("kind", Value::String(s)) => rule.kind = s.clone(),
-                ("name", Value::String(s)) => rule.name = Some(s.clone()),
-                ("namespace", Value::String(s)) => rule.namespace = Some(s.clone()),
-                ("jsonPointers", Value::Array(ps)) => {
-                    for (j, p) in ps.iter().enumerate() {
-                        match p.as_str() {
-                            Some(p) if p.starts_with('/') => rule.json_pointers.push(p.to_string()),
-                            _ => {
-                                ok = false;
-                                bad(
-                                    &format!("{field}/{j}"),
-                                    false,
-                                    "a JSON pointer starts with `/` (`/spec/replicas`)".into(),
-                                    "not a JSON pointer",
-                                );
-                            }
-                        }
-                    }
-                }
-                ("jqPathExpressions" | "managedFieldsManagers", _) => {
-                    ok = false;
-                    bad(
-                        &field,
-                        true,
-                        format!("`{k}` is not supported yet; write the fields as `jsonPointers`"),
-                        "not supported",
-                    );
-                }
-                ("group" | "kind" | "name" | "namespace", _) => {
-                    ok = false;
-                    bad(
-                        &field,
-                        false,
-                        format!("`{k}` must be a string"),
-                        "expected a string",
-                    );
-                }
-                ("jsonPointers", _) => {
-                    ok = false;
-                    bad(
-                        &field,
-                        false,
-                        "`jsonPointers` is a list of JSON pointers".into(),
-                        "expected a list",
-                    );
-                }
-                _ => {
-                    ok = false;
-                    bad(
-                        &field,
-                        true,
-                        format!(
-                            "unknown field `{k}` in an ignoreDifferences rule (group, kind, name, namespace, jsonPointers)"
-                        ),
-                        "unknown field",
-                    );
-                }
-            }
-        }
-        if rule.kind.is_empty() {
-            ok = false;
-            bad(&at, false, "a rule names a `kind`".into(), "no kind");
-        }
-        if ok {
-            out.push(rule);
+            ),
         }
     }
 }
 
-/// `diffNoise`: rules `kiln diff` hides changes by (`name`, `kind`, `jsonPointers`; a
-/// pointer's last token may end with `*`).
-fn diff_noise(
-    v: &Value,
-    ptr: &str,
-    bad: &mut dyn FnMut(&str, bool, String, &str),
-    out: &mut Vec<crate::diff::NoiseRule>,
-) {
-    let Some(items) = v.as_array() else {
+/// `jsonPointers`: RFC 6901 pointers; false when any is not one.
+fn json_pointers(x: &Value, field: &str, bad: &mut Bad<'_>, out: &mut Vec<String>) -> bool {
+    let Some(ps) = x.as_array() else {
         bad(
-            ptr,
+            field,
             false,
-            "`diffNoise` is a list of rules: {name, kind, jsonPointers: [...]}".into(),
+            "`jsonPointers` is a list of JSON pointers".into(),
             "expected a list",
         );
-        return;
+        return false;
     };
-    for (i, item) in items.iter().enumerate() {
-        let at = format!("{ptr}/{i}");
-        let Some(m) = item.as_object() else {
-            bad(
-                &at,
-                false,
-                "a rule is a mapping: {name, kind, jsonPointers}".into(),
-                "expected a mapping",
-            );
-            continue;
-        };
+    let mut ok = true;
+    for (j, p) in ps.iter().enumerate() {
+        match p.as_str() {
+            Some(p) if p.starts_with('/') => out.push(p.to_string()),
+            _ => {
+                ok = false;
+                bad(
+                    &format!("{field}/{j}"),
+                    false,
+                    "a JSON pointer starts with `/` (`/spec/replicas`)".into(),
+                    "not a JSON pointer",
+                );
+            }
+        }
+    }
+    ok
+}
+
+/// `ignoreDifferences`: Argo CD's rules (`group`, `kind`, `name`, `namespace`, `jsonPointers`).
+fn ignore_differences(
+    v: &Value,
+    ptr: &str,
+    bad: &mut Bad<'_>,
+    out: &mut Vec<crate::plan::IgnoreRule>,
+) {
+    let shape = "{group, kind, name, namespace, jsonPointers: [...]}";
+    rules(
+        v,
+        ptr,
+        bad,
+        "ignoreDifferences",
+        shape,
+        &mut |m, at, bad| {
+            let mut rule = crate::plan::IgnoreRule::default();
+            let mut ok = true;
+            for (k, x) in m {
+                let field = format!("{at}/{k}");
+                match (k.as_str(), x) {
+                    ("group", Value::String(s)) => rule.group = Some(s.clone()),
+                    ("kind", Value::String(s)) => rule.kind = s.clone(),
+                    ("name", Value::String(s)) => rule.name = Some(s.clone()),
+                    ("namespace", Value::String(s)) => rule.namespace = Some(s.clone()),
+                    ("jsonPointers", _) => {
+                        ok &= json_pointers(x, &field, bad, &mut rule.json_pointers)
+                    }
+                    ("jqPathExpressions" | "managedFieldsManagers", _) => {
+                        ok = false;
+                        bad(
+                            &field,
+                            true,
+                            format!(
+                                "`{k}` is not supported yet; write the fields as `jsonPointers`"
+                            ),
+                            "not supported",
+                        );
+                    }
+                    ("group" | "kind" | "name" | "namespace", _) => {
+                        ok = false;
+                        bad(
+                            &field,
+                            false,
+                            format!("`{k}` must be a string"),
+                            "expected a string",
+                        );
+                    }
+                    _ => {
+                        ok = false;
+                        bad(
+                            &field,
+                            true,
+                            format!(
+                                "unknown field `{k}` in an ignoreDifferences rule (group, kind, name, namespace, jsonPointers)"
+                            ),
+                            "unknown field",
+                        );
+                    }
+                }
+            }
+            if rule.kind.is_empty() {
+                ok = false;
+                bad(at, false, "a rule names a `kind`".into(), "no kind");
+            }
+            if ok {
+                out.push(rule);
+            }
+        },
+    );
+}
+
+/// `diffNoise`: rules `kiln diff` hides changes by (`name`, `kind`, `jsonPointers`; a
+/// pointer's last token may end with `*`).
+fn diff_noise(v: &Value, ptr: &str, bad: &mut Bad<'_>, out: &mut Vec<crate::diff::NoiseRule>) {
+    let shape = "{name, kind, jsonPointers: [...]}";
+    rules(v, ptr, bad, "diffNoise", shape, &mut |m, at, bad| {
         let mut rule = crate::diff::NoiseRule {
             name: String::new(),
             kind: None,
@@ -424,22 +436,7 @@ fn diff_noise(
             match (k.as_str(), x) {
                 ("name", Value::String(s)) => rule.name = s.clone(),
                 ("kind", Value::String(s)) => rule.kind = Some(s.clone()),
-                ("jsonPointers", Value::Array(ps)) => {
-                    for (j, p) in ps.iter().enumerate() {
-                        match p.as_str() {
-                            Some(p) if p.starts_with('/') => rule.pointers.push(p.to_string()),
-                            _ => {
-                                ok = false;
-                                bad(
-                                    &format!("{field}/{j}"),
-                                    false,
-                                    "a JSON pointer starts with `/`".into(),
-                                    "not a JSON pointer",
-                                );
-                            }
-                        }
-                    }
-                }
+                ("jsonPointers", _) => ok &= json_pointers(x, &field, bad, &mut rule.pointers),
                 _ => {
                     ok = false;
                     bad(
@@ -456,7 +453,7 @@ fn diff_noise(
         if rule.name.is_empty() || rule.pointers.is_empty() {
             ok = false;
             bad(
-                &at,
+                at,
                 false,
                 "a rule has a `name` and `jsonPointers`".into(),
                 "incomplete rule",
@@ -465,7 +462,7 @@ fn diff_noise(
         if ok {
             out.push(rule);
         }
-    }
+    });
 }
 
 impl Config {

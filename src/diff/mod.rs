@@ -51,7 +51,7 @@ pub struct ObjectDiff {
     /// Where it comes from: head's file and line (base's for a removed object).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Location>,
-    /// The fields that change (`.spec.replicas`, `.spec.template.spec.containers[name=web].image`).
+    /// The fields that change (`.spec.replicas`, `.spec.template.spec.containers[name="web"].image`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
     /// A unified diff of the object's YAML (three lines of context).
@@ -312,41 +312,11 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     out
 }
 
-/// Field paths of a value: `.a.b`, lists of named items by name.
-fn leaves(v: &Value, path: &mut String, out: &mut BTreeMap<String, Value>) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, c) in m {
-                let len = path.len();
-                path.push('.');
-                path.push_str(k);
-                leaves(c, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::Array(a) if !a.is_empty() && a.iter().all(|x| x.get("name").is_some()) => {
-            for x in a {
-                let len = path.len();
-                let name = match &x["name"] {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                path.push_str(&format!("[name={name}]"));
-                leaves(x, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => {
-            out.insert(path.clone(), v.clone());
-        }
-    }
-}
-
-/// The fields that differ, shortened to their common parents when many change below one.
+/// The fields that differ (paths as plans write them).
 fn changed_fields(a: &Value, b: &Value) -> Vec<String> {
     let (mut x, mut y) = (BTreeMap::new(), BTreeMap::new());
-    leaves(a, &mut String::new(), &mut x);
-    leaves(b, &mut String::new(), &mut y);
+    crate::plan::leaves(a, &mut String::new(), &mut x);
+    crate::plan::leaves(b, &mut String::new(), &mut y);
     let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
     keys.into_iter()
         .filter(|k| x.get(*k) != y.get(*k))
