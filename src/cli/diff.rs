@@ -340,7 +340,7 @@ pub fn run(s: Settings) -> ExitCode {
         base.diagnostics = bdiags;
         head.diagnostics = hdiags;
         progress.say("comparing the revisions");
-        let mut review = crate::diff::review(&base, &head, s.noise.clone());
+        let mut review = crate::diff::review(&base, &mut head, s.noise.clone());
         // Base read from another checkout: its places as in the repository.
         if let Some(prefix) = &s.base_dir {
             let strip = |p: &mut String| {

@@ -18,6 +18,7 @@ pub mod text;
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::object::{Object, ObjectKey};
 use crate::pipeline::Compiled;
+use crate::schema::compiled::{NodeId, Schemas};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -312,11 +313,92 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     out
 }
 
-/// The fields that differ (paths as plans write them).
-fn changed_fields(a: &Value, b: &Value) -> Vec<String> {
+/// Every leaf of a value by path, the items of lists matched as the schema merges them: by
+/// their list-map keys (`ports[port=80,protocol="TCP"]`, a key the item leaves out taking
+/// its schema default), or their patch merge key (`env[name="DOMAIN"]`); schema-less lists
+/// of named items by name, as plans write them; other lists whole.
+fn keyed_leaves(
+    schemas: &Schemas,
+    node: Option<NodeId>,
+    v: &Value,
+    path: &mut String,
+    out: &mut BTreeMap<String, Value>,
+) {
+    let n = node.map(|id| schemas.node(id));
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, c) in m {
+                let child = n.and_then(|n| {
+                    n.property(k).or(match &n.additional {
+                        crate::schema::compiled::Additional::Schema(id) => Some(*id),
+                        _ => None,
+                    })
+                });
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                keyed_leaves(schemas, child, c, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            let items = n.and_then(|n| n.items);
+            let keys: Vec<String> = match n.map(|n| &n.list_type) {
+                Some(crate::schema::compiled::ListType::Map(keys)) => keys.clone(),
+                _ => n
+                    .and_then(|n| n.patch_merge_key.as_deref())
+                    .map(|k| vec![k.to_string()])
+                    .unwrap_or_default(),
+            };
+            let key_of = |x: &Value| -> Option<String> {
+                let item = items.map(|id| schemas.node(id));
+                let parts: Vec<String> = keys
+                    .iter()
+                    .filter_map(|k| {
+                        let value = x.get(k).cloned().or_else(|| {
+                            let field = item?.property(k)?;
+                            schemas.node(field).default.as_deref().cloned()
+                        })?;
+                        Some(format!("{k}={value}"))
+                    })
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(","))
+            };
+            let keyed: Option<Vec<String>> = if keys.is_empty() {
+                None
+            } else {
+                a.iter().map(key_of).collect()
+            };
+            match keyed {
+                Some(ks) if ks.iter().collect::<BTreeSet<_>>().len() == ks.len() => {
+                    for (x, k) in a.iter().zip(ks) {
+                        let len = path.len();
+                        path.push_str(&format!("[{k}]"));
+                        keyed_leaves(schemas, items, x, path, out);
+                        path.truncate(len);
+                    }
+                }
+                _ if node.is_none() || items.is_none() => {
+                    let mut sub = BTreeMap::new();
+                    crate::plan::leaves(v, &mut path.clone(), &mut sub);
+                    out.extend(sub);
+                }
+                _ => {
+                    out.insert(path.clone(), v.clone());
+                }
+            }
+        }
+        _ => {
+            out.insert(path.clone(), v.clone());
+        }
+    }
+}
+
+/// The fields that differ, list items matched by the schema's merge keys.
+fn changed_fields(schemas: &Schemas, root: Option<NodeId>, a: &Value, b: &Value) -> Vec<String> {
     let (mut x, mut y) = (BTreeMap::new(), BTreeMap::new());
-    crate::plan::leaves(a, &mut String::new(), &mut x);
-    crate::plan::leaves(b, &mut String::new(), &mut y);
+    keyed_leaves(schemas, root, a, &mut String::new(), &mut x);
+    keyed_leaves(schemas, root, b, &mut String::new(), &mut y);
     let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
     keys.into_iter()
         .filter(|k| x.get(*k) != y.get(*k))
@@ -567,8 +649,31 @@ fn cycle_names(c: &Compiled) -> BTreeSet<String> {
         .collect()
 }
 
-/// Compares two compiled revisions.
-pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review {
+/// The schema root of an object's kind, compiled on first use.
+fn schema_root(catalog: &mut crate::schema::catalog::Catalog, o: &Object) -> Option<NodeId> {
+    let (group, version) = crate::cluster::split_api(&o.api_version);
+    let r = match catalog.resolve(group, version, &o.key.kind) {
+        crate::schema::catalog::Resolution::Found(r) => r.clone(),
+        _ => return None,
+    };
+    catalog.root(&r)
+}
+
+/// Compares two compiled revisions (head's catalogue compiles the schemas that match list
+/// items).
+pub fn review(base: &Compiled, head: &mut Compiled, noise: Vec<NoiseRule>) -> Review {
+    let mut catalog = std::mem::take(&mut head.catalog);
+    let r = review_with(base, head, &mut catalog, noise);
+    head.catalog = catalog;
+    r
+}
+
+fn review_with(
+    base: &Compiled,
+    head: &Compiled,
+    catalog: &mut crate::schema::catalog::Catalog,
+    noise: Vec<NoiseRule>,
+) -> Review {
     let mut noise = noise;
     let secrets = secret_values(base.objects.iter().chain(&head.objects));
     let (bk, hk) = (by_key(base), by_key(head));
@@ -685,12 +790,15 @@ pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review
                 let (xs, ys) = (comparable(b, &noise), comparable(h, &noise));
                 if xs == ys {
                     // Only what the rules hide differs: each rule that hid part of it counts.
-                    let before = changed_fields(&x, &y).len();
+                    let root = schema_root(catalog, h);
+                    let count =
+                        |a: &Value, b: &Value| changed_fields(&catalog.schemas, root, a, b).len();
+                    let before = count(&x, &y);
                     for r in noise.iter_mut() {
                         let (mut xr, mut yr) = (x.clone(), y.clone());
                         r.strip(&mut xr);
                         r.strip(&mut yr);
-                        if changed_fields(&xr, &yr).len() < before {
+                        if count(&xr, &yr) < before {
                             r.hidden += 1;
                         }
                     }
@@ -712,8 +820,11 @@ pub fn review(base: &Compiled, head: &Compiled, noise: Vec<NoiseRule>) -> Review
             Change::Removed => 2,
         };
         units.entry(unit.clone()).or_insert([0; 3])[slot] += 1;
-        let fields = match (&before, &after) {
-            (Some(x), Some(y)) => changed_fields(x, y),
+        let fields = match (&before, &after, h) {
+            (Some(x), Some(y), Some(h)) => {
+                let root = schema_root(catalog, h);
+                changed_fields(&catalog.schemas, root, x, y)
+            }
             _ => Vec::new(),
         };
         let yaml = |v: Option<&Value>| v.map(crate::syntax::emit::to_yaml).unwrap_or_default();
