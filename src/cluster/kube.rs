@@ -117,9 +117,17 @@ impl KubeCluster {
                 None if context.is_some() => kube::Config::from_kubeconfig(&options)
                     .await
                     .map_err(|e| format!("kubeconfig: {e}")),
-                None => kube::Config::infer()
-                    .await
-                    .map_err(|e| format!("no cluster to talk to: {e}")),
+                None => {
+                    // The current context of KUBECONFIG's files merged (or ~/.kube/config),
+                    // as kubectl names it; without one, the in-cluster service account.
+                    named = kube::config::Kubeconfig::read()
+                        .ok()
+                        .and_then(|k| k.current_context)
+                        .or_else(|| Some("in-cluster service account".to_string()));
+                    kube::Config::infer()
+                        .await
+                        .map_err(|e| format!("no cluster to talk to: {e}"))
+                }
             }
         })?;
         let server = config.cluster_url.to_string();

@@ -669,3 +669,47 @@ fn kubeconfig_exec_credential_plugins_run_as_kubectl_runs_them() {
     assert!(out.contains("3 Current"), "{out}");
     assert!(marker.exists(), "the credential plugin was run");
 }
+
+#[test]
+fn kubeconfig_files_listed_in_kubeconfig_are_merged_as_kubectl_merges_them() {
+    let dir = scratch("apply-kubeconfig-merge");
+    write_files(&dir.join("app"), &[("all.yaml", APP)]);
+    let served = Served::start(&dir, &["--time-scale", "20"]);
+    let whole = std::fs::read_to_string(&served.kubeconfig).expect("kubeconfig");
+    // The cluster and user in one file, the context (and the current one) in another.
+    let server = whole
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .expect("a server line")
+        .to_string();
+    let clusters = dir.join("clusters.kubeconfig");
+    std::fs::write(
+        &clusters,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster: {{server: '{server}'}}\nusers:\n- name: me\n  user: {{}}\n"),
+    )
+    .expect("write");
+    let contexts = dir.join("contexts.kubeconfig");
+    std::fs::write(
+        &contexts,
+        "apiVersion: v1\nkind: Config\ncontexts:\n- name: merged\n  context: {cluster: sim, user: me, namespace: default}\ncurrent-context: merged\n",
+    )
+    .expect("write");
+    let list = format!("{}:{}", contexts.display(), clusters.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["apply", "app", "--yes", "-q"])
+        .current_dir(&dir)
+        .env("KUBECONFIG", &list)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("kiln runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with(&format!("cluster: merged ({server}")),
+        "{stdout}"
+    );
+}
