@@ -206,6 +206,9 @@ pub struct Pruned {
     pub gone: bool,
     /// The prune wave (from 1): a wave starts once the one before is gone.
     pub wave: usize,
+    /// The server refused the delete: the object stays, and stays in the inventory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The report of an apply.
@@ -224,6 +227,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// Prunes the server refused.
+    pub fn prune_failures(&self) -> Vec<&Pruned> {
+        self.pruned.iter().filter(|p| p.error.is_some()).collect()
+    }
+
     pub fn failed(&self) -> Vec<&Outcome> {
         self.outcomes
             .iter()
@@ -780,7 +788,7 @@ pub fn apply_observed(
                     .and_then(|l| l.pointer("/metadata/uid"))
                     .and_then(Value::as_str)
                     .map(str::to_string);
-                write_with_retries(cluster, settings, |cl| {
+                let deleted = write_with_retries(cluster, settings, |cl| {
                     cl.delete(
                         &c.key,
                         &DeleteOptions {
@@ -789,8 +797,24 @@ pub fn apply_observed(
                             ..Default::default()
                         },
                     )
-                })?;
-                deleting.push(c);
+                });
+                match deleted {
+                    Ok(_) => deleting.push(c),
+                    Err(e) => {
+                        observe(Event::Failed {
+                            object: c.object.clone(),
+                            error: e.to_string(),
+                            elapsed: cluster.now() - start,
+                        });
+                        pruned.push(Pruned {
+                            object: c.object.clone(),
+                            gone_after: cluster.now() - start,
+                            gone: false,
+                            wave: w + 1,
+                            error: Some(e.to_string()),
+                        });
+                    }
+                }
             }
             // The wave is gone before the next starts.
             let since = cluster.now();
@@ -809,6 +833,7 @@ pub fn apply_observed(
                             gone_after: cluster.now() - start,
                             gone: true,
                             wave: w + 1,
+                            error: None,
                         });
                     }
                 }
@@ -823,6 +848,7 @@ pub fn apply_observed(
                             gone_after: cluster.now() - start,
                             gone: false,
                             wave: w + 1,
+                            error: None,
                         });
                     }
                     break;
@@ -830,10 +856,13 @@ pub fn apply_observed(
                 cluster.sleep(settings.poll);
             }
         }
-        // 4. The parent now covers exactly this plan.
-        write_with_retries(cluster, settings, |cl| {
-            write_parent(cl, inv, &new_kinds, &new_ns)
-        })?;
+        // 4. The parent now covers exactly this plan, unless a delete failed: then it keeps
+        //    covering what it did, so that the next run still finds the object to prune.
+        if pruned.iter().all(|p| p.error.is_none()) {
+            write_with_retries(cluster, settings, |cl| {
+                write_parent(cl, inv, &new_kinds, &new_ns)
+            })?;
+        }
     }
     let took = cluster.now() - start;
     let outcomes = order

@@ -337,7 +337,7 @@ pub fn run_plan(
             return ExitCode::from(1);
         }
     };
-    let failed = !report_.failed().is_empty();
+    let failed = !report_.failed().is_empty() || !report_.prune_failures().is_empty();
     if display.json() {
         display.record(
             "report",

@@ -172,7 +172,11 @@ pub struct Step {
 impl Step {
     /// Whether the step left something broken.
     pub fn failed(&self) -> bool {
-        self.not_applied.is_some() || self.report.as_ref().is_some_and(|r| !r.failed().is_empty())
+        self.not_applied.is_some()
+            || self
+                .report
+                .as_ref()
+                .is_some_and(|r| !r.failed().is_empty() || !r.prune_failures().is_empty())
     }
 }
 
@@ -717,7 +721,13 @@ pub fn render_step_timed(n: usize, step: &Step, virtual_time: bool, out: &mut St
             let _ = writeln!(out, "  not ready: {}: {}", o.object, o.message);
         }
         for p in &report.pruned {
-            if p.gone {
+            if let Some(e) = &p.error {
+                let _ = writeln!(
+                    out,
+                    "  prune failed: {} (prune wave {}): {e}; it stays in the inventory",
+                    p.object, p.wave
+                );
+            } else if p.gone {
                 let _ = writeln!(
                     out,
                     "  pruned: {} (prune wave {}, gone after {})",
