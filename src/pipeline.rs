@@ -40,6 +40,9 @@ pub struct Input {
     pub max_file_bytes: u64,
     /// Extra files or directories whose CustomResourceDefinitions supply schemas.
     pub crds: Vec<PathBuf>,
+    /// Objects the cluster provides (`.kiln.yaml`'s `clusterProvided`): references to them
+    /// are not reported as missing.
+    pub provided: Vec<crate::object::reference::ObjectRef>,
     pub limits: Limits,
     /// How to render: discover kustomizations and plain YAML, or expand a Flux tree.
     pub mode: Mode,
@@ -60,6 +63,7 @@ impl Input {
             rev: None,
             max_file_bytes: crate::source::DEFAULT_MAX_FILE_BYTES,
             crds: Vec::new(),
+            provided: Vec::new(),
             limits: Limits::default(),
             mode: Mode::default(),
         }
@@ -259,7 +263,7 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
                 unit_of[i] = u as u32;
             }
         }
-        let input = graph::Input {
+        let wanted = graph::Input {
             objects: &objects,
             // One cluster with --flux; otherwise each unit is an alternative of its own.
             scopes: if flux {
@@ -279,8 +283,22 @@ pub fn compile(input: &Input) -> Result<Compiled, SourceError> {
                 .iter()
                 .filter_map(|u| Some((u.owner.clone()?, u.objects.clone())))
                 .collect(),
+            provided: None,
         };
-        let (graph, found) = graph::build(&input, &locate);
+        let kinds = {
+            let mut names = crate::object::reference::KindNames::builtin();
+            for r in catalog.resources() {
+                names.add(&r.group, &r.kind, [r.plural.clone()]);
+            }
+            names
+        };
+        let provided = |k: &ObjectKey| input.provided.iter().any(|r| r.matches(k, &kinds));
+        let with_provided = graph::Input {
+            provided: (!input.provided.is_empty())
+                .then_some(&provided as &dyn Fn(&ObjectKey) -> bool),
+            ..wanted
+        };
+        let (graph, found) = graph::build(&with_provided, &locate);
         diagnostics.extend(found);
         graph
     };

@@ -518,6 +518,7 @@ pub fn inputs(
         .map(|c| cfg.dir.join(c))
         .chain(r.crds.iter().cloned())
         .collect();
+    input.provided = cfg.cluster_provided.clone();
     let restrictor = match r.load_restrictor.or(match cfg.load_restrictor.as_deref() {
         Some("none") => Some(Restrictor::None),
         Some(_) => Some(Restrictor::RootOnly),

@@ -22,6 +22,8 @@
 //! - group: admissionregistration.k8s.io
 //!   kind: MutatingWebhookConfiguration
 //!   jsonPointers: [/webhooks/0/clientConfig/caBundle]
+//! clusterProvided: [StorageClass/ceph-block, Namespace/cert-manager, "IngressClass/*"]
+//!                                                  # objects the cluster has: never missing
 //! diffNoise:                                       # what `kiln diff` counts but does not show
 //! - {name: build-stamp, kind: Deployment, jsonPointers: [/spec/template/metadata/annotations/build~1*]}
 //! ```
@@ -58,6 +60,7 @@ pub struct Config {
     pub max_file_size: Option<u64>,
     pub ignore_differences: Vec<crate::plan::IgnoreRule>,
     pub diff_noise: Vec<crate::diff::NoiseRule>,
+    pub cluster_provided: Vec<crate::object::reference::ObjectRef>,
 }
 
 /// Finds the configuration for `start` (a PATH argument): `.kiln.yaml` in its directory or
@@ -260,11 +263,26 @@ fn read(
             },
             "ignoreDifferences" => ignore_differences(v, &ptr, &mut bad, &mut cfg.ignore_differences),
             "diffNoise" => diff_noise(v, &ptr, &mut bad, &mut cfg.diff_noise),
+            "clusterProvided" => {
+                let refs = strings(v, &ptr, &mut bad);
+                for (i, text) in refs.iter().enumerate() {
+                    let item = if v.is_array() { format!("{ptr}/{i}") } else { ptr.clone() };
+                    match crate::object::reference::ObjectRef::parse(text, None) {
+                        Ok(r) => cfg.cluster_provided.push(r),
+                        Err(e) => bad(
+                            &item,
+                            false,
+                            format!("clusterProvided: `{text}`: {e} (write KIND/NAME or KIND/NAMESPACE/NAME; `*` matches any name)"),
+                            "not an object reference",
+                        ),
+                    }
+                }
+            }
             other => {
                 let known = [
                     "flux", "sources", "crds", "allow", "deny", "acceptUnrendered", "exclude",
                     "units", "all", "loadRestrictor", "strictSubstitute", "maxFileSize",
-                    "ignoreDifferences", "diffNoise",
+                    "ignoreDifferences", "diffNoise", "clusterProvided",
                 ];
                 let near = known
                     .iter()

@@ -142,6 +142,9 @@ pub struct Input<'a> {
     /// Objects applied by another object of the input (a Flux Kustomization): its key, and the
     /// range of objects it applies.
     pub owned: Vec<(ObjectKey, Range<usize>)>,
+    /// Objects the cluster provides (a repository's `clusterProvided`): references to them are
+    /// not reported as missing.
+    pub provided: Option<&'a dyn Fn(&ObjectKey) -> bool>,
 }
 
 impl<'a> Input<'a> {
@@ -153,6 +156,7 @@ impl<'a> Input<'a> {
             units: vec![0; objects.len()],
             cluster_scoped: objects.iter().map(|o| o.key.namespace.is_empty()).collect(),
             owned: Vec::new(),
+            provided: None,
         }
     }
 }
@@ -625,6 +629,9 @@ fn external_reports(b: &Builder) -> Vec<Diagnostic> {
     let mut grouped: BTreeMap<(bool, u32, ObjectKey), Vec<&External>> = BTreeMap::new();
     for e in &b.externals {
         if !e.explicit && always_there(&e.target) {
+            continue;
+        }
+        if b.input.provided.is_some_and(|p| p(&e.target)) {
             continue;
         }
         grouped

@@ -139,3 +139,35 @@ fn build_prints_objects_in_a_stable_order() {
     let lists = transcript(&["build", "testdata/check/duplicates"]);
     insta::assert_snapshot!("build", format!("{out}\n{lists}"));
 }
+
+#[test]
+fn objects_the_cluster_provides_are_never_reported_missing() {
+    let dir = "testdata/check/cluster-provided";
+    let with = transcript(&["check", dir]);
+    let without = transcript(&["check", dir, "--no-config", "-v"]);
+    assert!(
+        without.contains("[external-namespace]") && without.contains("StorageClass/ceph-block"),
+        "{without}"
+    );
+    assert!(
+        !with.contains("[external-") && !with.contains("ceph-block"),
+        "{with}"
+    );
+    let bad = crate::support::scratch("cluster-provided-bad");
+    crate::support::write_files(
+        &bad,
+        &[
+            (
+                "app.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n",
+            ),
+            (".kiln.yaml", "clusterProvided: [StorageClass/a/b/c]\n"),
+        ],
+    );
+    let (code, _, err) = crate::support::run_in(&bad, &["check", "."]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("clusterProvided: `StorageClass/a/b/c`"),
+        "{err}"
+    );
+}

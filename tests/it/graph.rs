@@ -159,6 +159,7 @@ fn graphs_of_the_corpus() {
         scopes,
         objects: &objects,
         owned: Vec::new(),
+        provided: None,
     };
     let (g, diags) = graph::build(&input, &|o, p, k| spans.locate(&set, &o.origin, p, k));
     counts(
