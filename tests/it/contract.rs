@@ -20,6 +20,13 @@ use kiln::simulate::Desired;
 use serde_json::json;
 use std::path::Path;
 
+/// Says which target a check skips, on the test process's standard error itself (past the
+/// test harness's capture), so that CI's log shows it.
+fn say_skipped(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// A cluster to hold to the contract, and what keeps it alive.
 struct Target {
     name: &'static str,
@@ -59,7 +66,9 @@ fn targets(test: &str) -> Vec<Target> {
             ),
             _served: None,
         }),
-        None => eprintln!("contract {test}: real cluster skipped: KILN_E2E_KUBECONFIG is not set"),
+        None => say_skipped(&format!(
+            "contract {test}: real cluster skipped: KILN_E2E_KUBECONFIG is not set"
+        )),
     }
     out
 }
@@ -91,7 +100,9 @@ fn targets_with_fault(test: &str, fault: kiln::cluster::sim::Fault, flag: &str) 
         cluster: Box::new(KubeCluster::connect(Some(&served.kubeconfig), None).expect("connect")),
         _served: Some(served),
     });
-    eprintln!("contract {test}: real cluster skipped: a real cluster cannot be given this fault");
+    say_skipped(&format!(
+        "contract {test}: real cluster skipped: a real cluster cannot be given this fault"
+    ));
     out
 }
 
@@ -658,7 +669,7 @@ fn contract_take_over_from_kubectl_client_side_apply_removes_what_the_repository
             ));
         }
         None => {
-            eprintln!("contract take-over: real cluster skipped: KILN_E2E_KUBECONFIG is not set")
+            say_skipped("contract take-over: real cluster skipped: KILN_E2E_KUBECONFIG is not set")
         }
     }
     for (name, mut c, _served) in clusters {
@@ -1007,7 +1018,7 @@ fn contract_a_prune_the_server_refuses_keeps_the_object_in_the_inventory_until_a
     prune_failure_check("client, in-process", &mut client, |_| {
         server.lock().inject(fault.clone())
     });
-    eprintln!(
-        "contract prune-fail: kiln sim serve and a real cluster skipped: the fault comes after the first apply"
+    say_skipped(
+        "contract prune-fail: kiln sim serve and a real cluster skipped: the fault comes after the first apply",
     );
 }
