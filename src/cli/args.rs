@@ -95,6 +95,7 @@ pub enum UnitsArg {
 }
 
 /// Which cluster, and which of kiln's inventories on it (`apply`, `status`, `delete`).
+#[cfg(feature = "kube")]
 #[derive(clap::Args, Debug, Clone)]
 pub struct ClusterArgs {
     /// The kubeconfig to use (default: `KUBECONFIG`, then `~/.kube/config`, then the
@@ -110,6 +111,7 @@ pub struct ClusterArgs {
 }
 
 /// How `apply`, `rollback` and `drift --correct` change a cluster.
+#[cfg(feature = "kube")]
 #[derive(clap::Args, Debug, Clone)]
 pub struct ApplyArgs {
     /// Show the plan and change nothing.
@@ -142,6 +144,7 @@ pub struct ApplyArgs {
     pub output: OutputFormat,
 }
 
+#[cfg(feature = "kube")]
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
     Text,
@@ -149,6 +152,7 @@ pub enum OutputFormat {
 }
 
 /// [`ApplyArgs`] checked.
+#[cfg(feature = "kube")]
 #[derive(Clone, Debug)]
 pub struct ApplySettings {
     pub dry_run: bool,
@@ -157,6 +161,7 @@ pub struct ApplySettings {
     pub engine: crate::apply::Settings,
 }
 
+#[cfg(feature = "kube")]
 impl ApplyArgs {
     pub fn settings(&self) -> Result<ApplySettings, String> {
         let timeout = crate::simulate::parse_duration(&self.timeout)
@@ -184,6 +189,7 @@ impl ApplyArgs {
 }
 
 /// Where namespaced objects that name no namespace go (`plan`, `apply`, `drift`, `rollback`).
+#[cfg(feature = "kube")]
 #[derive(clap::Args, Debug, Clone)]
 pub struct NamespaceArgs {
     /// The namespace for namespaced objects that name none (default: the kubeconfig
@@ -193,6 +199,7 @@ pub struct NamespaceArgs {
 }
 
 /// [`ClusterArgs`] checked: where to connect, and the inventory.
+#[cfg(feature = "kube")]
 pub struct ClusterSettings {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
@@ -201,6 +208,7 @@ pub struct ClusterSettings {
     pub namespace: Option<String>,
 }
 
+#[cfg(feature = "kube")]
 impl ClusterArgs {
     pub fn settings(&self) -> Result<ClusterSettings, String> {
         Ok(ClusterSettings {
@@ -234,9 +242,9 @@ impl ClusterArgs {
     }
 }
 
+#[cfg(feature = "kube")]
 impl ClusterSettings {
     /// Connects, or says why not (a line for `kiln COMMAND: ...`).
-    #[cfg(feature = "kube")]
     pub fn connect(&self) -> Result<crate::cluster::kube::KubeCluster, String> {
         crate::cluster::kube::KubeCluster::connect(
             self.kubeconfig.as_deref(),
@@ -248,6 +256,7 @@ impl ClusterSettings {
 /// Asks a person before a command changes a cluster: `Err(exit code)` when the answer is not
 /// yes (1), or when nobody can answer (a non-terminal without `--yes`: 2). `verb` is what the
 /// command does (`apply`, `delete`), `dry_run` what `--dry-run` does instead (`plan`, `look`).
+#[cfg(feature = "kube")]
 pub fn confirm(
     command: &str,
     verb: &str,
@@ -273,6 +282,7 @@ pub fn confirm(
 }
 
 /// `--inventory NAMESPACE/NAME`.
+#[cfg(feature = "kube")]
 pub fn inventory(text: &str) -> Result<crate::plan::Inventory, String> {
     let (ns, name) = text
         .split_once('/')

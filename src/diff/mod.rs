@@ -662,7 +662,8 @@ fn schema_root(catalog: &mut crate::schema::catalog::Catalog, o: &Object) -> Opt
 /// Compares two compiled revisions (head's catalogue compiles the schemas that match list
 /// items).
 pub fn review(base: &Compiled, head: &mut Compiled, noise: Vec<NoiseRule>) -> Review {
-    let mut catalog = std::mem::take(&mut head.catalog);
+    let mut catalog =
+        std::mem::replace(&mut head.catalog, crate::schema::catalog::Catalog::empty());
     let r = review_with(base, head, &mut catalog, noise);
     head.catalog = catalog;
     r

@@ -108,19 +108,24 @@ pub fn kubernetes_version() -> &'static str {
 }
 
 impl Catalog {
-    /// The built-in API of the Kubernetes version `schemas/` was generated from.
-    pub fn builtin() -> Catalog {
-        let index: Index = serde_json::from_str(super::builtin::INDEX).unwrap_or(Index {
-            resources: Vec::new(),
-        });
-        let mut c = Catalog {
+    /// A catalogue that knows no kind (a placeholder while a catalogue is borrowed away).
+    pub fn empty() -> Catalog {
+        Catalog {
             schemas: Schemas::default(),
             resources: Vec::new(),
             by_group_kind: BTreeMap::new(),
             builtin_groups: BTreeSet::new(),
             crd_groups: BTreeSet::new(),
             crd_versions: Vec::new(),
-        };
+        }
+    }
+
+    /// The built-in API of the Kubernetes version `schemas/` was generated from.
+    pub fn builtin() -> Catalog {
+        let index: Index = serde_json::from_str(super::builtin::INDEX).unwrap_or(Index {
+            resources: Vec::new(),
+        });
+        let mut c = Catalog::empty();
         for e in index.resources {
             c.builtin_groups.insert(e.group.clone());
             c.insert(Resource {
