@@ -333,6 +333,44 @@ fn contract_prune_removes_what_the_next_state_lacks_and_immutable_fields_keep_th
             "{}",
             t.name
         );
+        // Opted in (`--force-recreate`), it is deleted and created again with the change.
+        let plan =
+            plan::plan(c, &changed.objects, &changed.graph, &inv, &changed.held).expect("plan");
+        let report = apply::apply(
+            c,
+            &plan,
+            &Settings {
+                force_recreate: true,
+                ..settings()
+            },
+        )
+        .expect("apply");
+        assert!(
+            report.failed().is_empty(),
+            "{}: {:?}",
+            t.name,
+            report.failed()
+        );
+        let frozen = ObjectKey {
+            name: "frozen".into(),
+            ..a.clone()
+        };
+        let replaced = report
+            .outcomes
+            .iter()
+            .find(|o| o.object == frozen.to_string())
+            .and_then(|o| o.replaced.clone());
+        assert!(
+            replaced.is_some_and(|why| why.contains("field is immutable")),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            c.get(&frozen).expect("get").expect("there again")["data"]["k"],
+            "w",
+            "{}",
+            t.name
+        );
         cleanup(c, ns);
     }
 }
