@@ -135,6 +135,22 @@ fn namespace(ns: &str) -> String {
     format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
 }
 
+/// A namespace holding one ConfigMap `settings` (`colour: blue`), and the ConfigMap's key.
+fn settings_state(ns: &str) -> (Desired, ObjectKey) {
+    let dir = scratch(&format!("{ns}-data"));
+    let yaml = format!(
+        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{colour: blue}}\n",
+        namespace(ns)
+    );
+    let key = ObjectKey {
+        group: String::new(),
+        kind: "ConfigMap".into(),
+        namespace: ns.into(),
+        name: "settings".into(),
+    };
+    (desired(&dir, "state", &yaml), key)
+}
+
 /// The inventory of a check: in `default`, which every cluster has (its namespace is created
 /// by the apply itself).
 fn inventory(ns: &str) -> Inventory {
@@ -213,13 +229,8 @@ fn contract_crds_then_custom_resources_then_nothing_to_do() {
 
 #[test]
 fn contract_conflicts_fail_unless_forced_and_dry_runs_change_nothing() {
-    let dir = scratch("contract-conflict-data");
     let ns = "contract-conflict";
-    let yaml = format!(
-        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{colour: blue}}\n",
-        namespace(ns)
-    );
-    let state = desired(&dir, "state", &yaml);
+    let (state, key) = settings_state(ns);
     for mut t in targets("conflict") {
         let c = t.cluster.as_mut();
         let inv = inventory(ns);
@@ -241,12 +252,6 @@ fn contract_conflicts_fail_unless_forced_and_dry_runs_change_nothing() {
         // A dry run answers as the write would, and stores nothing.
         let dry = c.apply(&theirs, &by(true, true)).expect("a forced dry run");
         assert_eq!(dry["data"]["colour"], "red", "{}", t.name);
-        let key = ObjectKey {
-            group: String::new(),
-            kind: "ConfigMap".into(),
-            namespace: ns.into(),
-            name: "settings".into(),
-        };
         assert_eq!(
             c.get(&key).expect("get").expect("exists")["data"]["colour"],
             "blue",
@@ -517,19 +522,8 @@ fn contract_an_apply_interrupted_after_any_write_converges_when_run_again() {
 
 #[test]
 fn contract_without_force_a_conflict_stops_the_object_and_names_the_manager() {
-    let dir = scratch("contract-noforce-data");
     let ns = "contract-noforce";
-    let yaml = format!(
-        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{colour: blue}}\n",
-        namespace(ns)
-    );
-    let state = desired(&dir, "state", &yaml);
-    let key = ObjectKey {
-        group: String::new(),
-        kind: "ConfigMap".into(),
-        namespace: ns.into(),
-        name: "settings".into(),
-    };
+    let (state, key) = settings_state(ns);
     for mut t in targets("noforce") {
         let c = t.cluster.as_mut();
         let inv = inventory(ns);
@@ -804,19 +798,8 @@ fn contract_throttled_writes_wait_as_the_server_asks_then_succeed() {
 
 #[test]
 fn contract_drift_names_the_manager_and_deletes_keep_their_preconditions() {
-    let dir = scratch("contract-drift-data");
     let ns = "contract-drift";
-    let yaml = format!(
-        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {ns}}}\ndata: {{colour: blue}}\n",
-        namespace(ns)
-    );
-    let state = desired(&dir, "state", &yaml);
-    let key = ObjectKey {
-        group: String::new(),
-        kind: "ConfigMap".into(),
-        namespace: ns.into(),
-        name: "settings".into(),
-    };
+    let (state, key) = settings_state(ns);
     for mut t in targets("drift") {
         let c = t.cluster.as_mut();
         let inv = inventory(ns);

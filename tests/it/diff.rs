@@ -43,12 +43,17 @@ fn head(dir: &std::path::Path) {
     std::fs::remove_file(dir.join("data/claim.yaml")).expect("rm");
 }
 
+/// The directory as a new Git repository with one commit, `base`.
+fn commit_base(dir: &std::path::Path) {
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+}
+
 fn repo(name: &str) -> std::path::PathBuf {
     let dir = scratch(name);
     write_files(&dir, BASE);
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "base"]);
+    commit_base(&dir);
     head(&dir);
     git(&dir, &["add", "-A"]);
     git(&dir, &["commit", "-q", "-m", "head"]);
@@ -151,9 +156,7 @@ fn a_thousand_object_change_fits_a_comment_with_its_summary_first() {
             .collect::<String>()
     };
     write_files(&dir, &[("all.yaml", &cms("before"))]);
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "base"]);
+    commit_base(&dir);
     write_files(&dir, &[("all.yaml", &cms("after"))]);
     let split = dir.join("parts");
     let (code, md, err) = run_in(
@@ -278,9 +281,7 @@ const FLUX_BASE: &[(&str, &str)] = &[
 fn a_flux_change_is_traced_through_generators_substitutions_and_kustomizations() {
     let dir = scratch("diff-flux");
     write_files(&dir, FLUX_BASE);
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "base"]);
+    commit_base(&dir);
     write_files(
         &dir,
         &[
@@ -362,9 +363,7 @@ fn no_secret_value_from_generators_files_or_substitutions_appears_either() {
         "pem-before-5678",
         "apikey-before-9012",
     ));
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "base"]);
+    commit_base(&dir);
     write(tree(
         "literal-after-4321",
         "pem-after-8765",
@@ -423,9 +422,7 @@ fn noise_is_hidden_by_named_rules_and_counted() {
             ),
         ],
     );
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "base"]);
+    commit_base(&dir);
     write_files(&dir, &[("app/web.yaml", &deploy("bbb", "2"))]);
     let (code, md, err) = run_in(
         &dir,
