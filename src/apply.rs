@@ -13,6 +13,7 @@ use crate::cluster::{ApiError, ApplyOptions, Cluster, DeleteOptions, Millis, Pro
 use crate::object::ObjectKey;
 use crate::plan::{self, Action, Inventory, Plan};
 use crate::status::{self, Status};
+use crate::util::Pointer;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -345,7 +346,7 @@ fn parent_sets(
         return (BTreeSet::new(), BTreeSet::new());
     };
     let ann = |k: &str| {
-        p.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
+        p.at(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string()
@@ -367,7 +368,7 @@ fn parent_sets(
 pub const FORCE: &str = "kustomize.toolkit.fluxcd.io/force";
 
 fn forced(v: &Value) -> bool {
-    v.pointer(&format!(
+    v.at(&format!(
         "/metadata/annotations/{}",
         FORCE.replace('/', "~1")
     ))
@@ -437,7 +438,7 @@ fn take_over(cluster: &mut dyn Cluster, c: &plan::Change) -> Result<bool, ApiErr
             return Ok(false);
         };
         let rv = live
-            .pointer("/metadata/resourceVersion")
+            .at("/metadata/resourceVersion")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
@@ -767,7 +768,7 @@ pub fn apply_observed(
                 // Only what the inventory still lists.
                 let live = cluster.get(&c.key).ok().flatten();
                 let member = live.as_ref().is_some_and(|l| {
-                    l.pointer(&format!(
+                    l.at(&format!(
                         "/metadata/labels/{}",
                         plan::PART_OF.replace('/', "~1")
                     ))
@@ -785,7 +786,7 @@ pub fn apply_observed(
                 // Only the object read above: not one created again under its name since.
                 let uid = live
                     .as_ref()
-                    .and_then(|l| l.pointer("/metadata/uid"))
+                    .and_then(|l| l.at("/metadata/uid"))
                     .and_then(Value::as_str)
                     .map(str::to_string);
                 let deleted = write_with_retries(cluster, settings, |cl| {
@@ -931,8 +932,8 @@ pub fn kinds_without_crds(objects: &[crate::object::Object]) -> Vec<(String, Str
         .filter(|o| o.key.kind == "CustomResourceDefinition")
         .filter_map(|o| {
             Some((
-                o.value.pointer("/spec/group")?.as_str()?.to_string(),
-                o.value.pointer("/spec/names/kind")?.as_str()?.to_string(),
+                o.value.at("/spec/group")?.as_str()?.to_string(),
+                o.value.at("/spec/names/kind")?.as_str()?.to_string(),
             ))
         })
         .collect();

@@ -13,6 +13,7 @@ use crate::render::{self, Mode, UnitKind};
 use crate::schema::Catalog;
 use crate::source::{SourceError, SourceSet};
 use crate::syntax::Limits;
+use crate::util::Pointer;
 use crate::validate;
 use std::path::PathBuf;
 
@@ -106,11 +107,11 @@ impl Compiled {
         }
         for o in &self.objects {
             if o.key.kind == "CustomResourceDefinition"
-                && let Some(n) = o.value.pointer("/spec/names")
+                && let Some(n) = o.value.at("/spec/names")
             {
                 let group = o
                     .value
-                    .pointer("/spec/group")
+                    .at("/spec/group")
                     .and_then(|v| v.as_str())
                     .unwrap_or("");
                 let kind = n.get("kind").and_then(|v| v.as_str()).unwrap_or("");

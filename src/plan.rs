@@ -14,6 +14,7 @@
 use crate::cluster::{ApiError, ApplyOptions, Cluster, key_of};
 use crate::graph::DependencyGraph;
 use crate::object::{Object, ObjectKey};
+use crate::util::Pointer;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -317,7 +318,7 @@ pub fn diff(key: &ObjectKey, live: &Value, next: &Value) -> Vec<FieldChange> {
 
 /// Managers that own a field path (in the simulator's notation) of a live object.
 fn owners(live: &Value, path: &str) -> Vec<String> {
-    live.pointer("/metadata/managedFields")
+    live.at("/metadata/managedFields")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -440,8 +441,8 @@ impl serde::Serialize for Comparable<'_> {
 
 /// Annotations that keep an object out of prune.
 pub fn prune_disabled(v: &Value) -> Option<&'static str> {
-    let a = v.pointer("/metadata/annotations");
-    let l = v.pointer("/metadata/labels");
+    let a = v.at("/metadata/annotations");
+    let l = v.at("/metadata/labels");
     let get = |m: Option<&Value>, k: &str| {
         m.and_then(|m| m.get(k))
             .and_then(Value::as_str)
@@ -465,11 +466,7 @@ pub fn prune_disabled(v: &Value) -> Option<&'static str> {
 
 /// Objects kiln leaves to others even when they are in the input.
 pub fn reconcile_disabled(v: &Value) -> bool {
-    let get = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_str)
-            .map(str::to_ascii_lowercase)
-    };
+    let get = |p: &str| v.at(p).and_then(Value::as_str).map(str::to_ascii_lowercase);
     get("/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile")
         .or(get(
             "/metadata/labels/kustomize.toolkit.fluxcd.io~1reconcile",
@@ -486,7 +483,7 @@ pub fn members(cluster: &mut dyn Cluster, inventory: &Inventory) -> Result<Vec<V
     };
     let ann = |k: &str| {
         parent
-            .pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
+            .at(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string()
@@ -568,12 +565,7 @@ pub fn stored_keys_in(
             o.key.group == "apiextensions.k8s.io" && o.key.kind == "CustomResourceDefinition"
         })
         .filter_map(|o| {
-            let s = |p: &str| {
-                o.value
-                    .pointer(p)
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            };
+            let s = |p: &str| o.value.at(p).and_then(Value::as_str).map(str::to_string);
             Some((
                 (s("/spec/group")?, s("/spec/names/kind")?),
                 s("/spec/scope").as_deref() != Some("Cluster"),
@@ -640,7 +632,7 @@ impl IgnoreRule {
 pub fn respect_ignored(want: &mut Value, live: &Value, key: &ObjectKey, rules: &[IgnoreRule]) {
     for rule in rules.iter().filter(|r| r.matches(key)) {
         for pointer in &rule.json_pointers {
-            match live.pointer(pointer) {
+            match live.at(pointer) {
                 Some(v) => set_pointer(want, pointer, v.clone()),
                 None => remove_pointer(want, pointer),
             }
@@ -687,7 +679,7 @@ fn remove_pointer(target: &mut Value, pointer: &str) {
         return;
     };
     let last = unescape(last);
-    match target.pointer_mut(parent) {
+    match target.at_mut(parent) {
         Some(Value::Object(m)) => {
             m.remove(&last);
         }
@@ -729,7 +721,7 @@ impl Default for Options {
 fn client_side_managers(live: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for m in live
-        .pointer("/metadata/managedFields")
+        .at("/metadata/managedFields")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -755,7 +747,7 @@ fn removed_by_take_over(key: &ObjectKey, live: &Value, want: &Value) -> Vec<Fiel
             .replace('~', "~0")
             .replace('/', "~1")
     );
-    let Some(text) = live.pointer(&pointer).and_then(Value::as_str) else {
+    let Some(text) = live.at(&pointer).and_then(Value::as_str) else {
         return Vec::new();
     };
     let last: Value = serde_json::from_str(text).unwrap_or(Value::Null);
@@ -817,23 +809,29 @@ pub fn plan_with(
     let keys = stored_keys_in(cluster, objects, &options.namespace);
     let desired: BTreeSet<ObjectKey> = keys.iter().cloned().collect();
     // A kind whose CRD, or a namespace, this very plan creates: the server can only answer
-    // once it exists (the apply itself dry-runs nothing, it writes in order).
+    // once it exists (the apply itself dry-runs nothing, it writes in order). Both sets are
+    // made once, so each refused dry run is a lookup, not a scan of every object.
+    let crd_kinds: BTreeSet<(&str, &str)> = objects
+        .iter()
+        .filter(|x| x.key.kind == "CustomResourceDefinition")
+        .filter_map(|x| {
+            Some((
+                x.value.at("/spec/group")?.as_str()?,
+                x.value.at("/spec/names/kind")?.as_str()?,
+            ))
+        })
+        .collect();
+    let namespaces_here: BTreeSet<&str> = objects
+        .iter()
+        .filter(|x| x.key.group.is_empty() && x.key.kind == "Namespace")
+        .map(|x| x.key.name.as_str())
+        .collect();
     let created_here = |e: &ApiError, o: &Object, key: &ObjectKey| {
         (e.message.starts_with("no matches for kind")
-            && objects.iter().any(|x| {
-                x.key.kind == "CustomResourceDefinition"
-                    && x.value.pointer("/spec/group").and_then(Value::as_str)
-                        == Some(o.key.group.as_str())
-                    && x.value.pointer("/spec/names/kind").and_then(Value::as_str)
-                        == Some(o.key.kind.as_str())
-            }))
+            && crd_kinds.contains(&(o.key.group.as_str(), o.key.kind.as_str())))
             || (e.code == 404
-                && e.message == format!("namespaces \"{}\" not found", key.namespace)
-                && objects.iter().any(|x| {
-                    x.key.group.is_empty()
-                        && x.key.kind == "Namespace"
-                        && x.key.name == key.namespace
-                }))
+                && namespaces_here.contains(key.namespace.as_str())
+                && e.message == format!("namespaces \"{}\" not found", key.namespace))
     };
     let dry = |force: bool| ApplyOptions {
         manager: MANAGER.into(),
@@ -878,7 +876,7 @@ pub fn plan_with(
             let key = &keys[i];
             let mut want = labelled(&objects[i].value, inventory);
             if !key.namespace.is_empty()
-                && want.pointer("/metadata/namespace").is_none()
+                && want.at("/metadata/namespace").is_none()
                 && let Some(meta) = want.get_mut("metadata").and_then(Value::as_object_mut)
             {
                 meta.insert("namespace".into(), Value::String(key.namespace.clone()));

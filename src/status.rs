@@ -3,6 +3,7 @@
 //! built-in kinds, the `Ready` condition, and Current for everything else. Flux, cli-utils, kpt
 //! and Helm's watcher all read readiness this way; so does kiln's apply engine.
 
+use crate::util::Pointer;
 use serde_json::Value;
 use std::fmt;
 
@@ -96,11 +97,11 @@ fn failed(reason: &str, message: impl Into<String>) -> Result {
 }
 
 fn int(v: &Value, ptr: &str, default: i64) -> i64 {
-    v.pointer(ptr).and_then(Value::as_i64).unwrap_or(default)
+    v.at(ptr).and_then(Value::as_i64).unwrap_or(default)
 }
 
 fn string<'v>(v: &'v Value, ptr: &str, default: &'v str) -> &'v str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or(default)
+    v.at(ptr).and_then(Value::as_str).unwrap_or(default)
 }
 
 struct Condition<'v> {
@@ -111,7 +112,7 @@ struct Condition<'v> {
 }
 
 fn conditions(v: &Value) -> Vec<Condition<'_>> {
-    v.pointer("/status/conditions")
+    v.at("/status/conditions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -133,7 +134,7 @@ pub fn compute(obj: Option<&Value>) -> Result {
             reason: String::new(),
         };
     };
-    if v.pointer("/metadata/deletionTimestamp")
+    if v.at("/metadata/deletionTimestamp")
         .and_then(Value::as_str)
         .is_some_and(|s| !s.is_empty())
     {
@@ -145,9 +146,8 @@ pub fn compute(obj: Option<&Value>) -> Result {
     }
     let kind = string(v, "/kind", "");
     if let (Some(g), Some(o)) = (
-        v.pointer("/metadata/generation").and_then(Value::as_i64),
-        v.pointer("/status/observedGeneration")
-            .and_then(Value::as_i64),
+        v.at("/metadata/generation").and_then(Value::as_i64),
+        v.at("/status/observedGeneration").and_then(Value::as_i64),
     ) && g != o
     {
         return in_progress(
@@ -338,7 +338,7 @@ fn replicaset(v: &Value) -> Result {
 
 fn daemonset(v: &Value) -> Result {
     let kind = string(v, "/kind", "");
-    if v.pointer("/metadata/generation")
+    if v.at("/metadata/generation")
         .and_then(Value::as_i64)
         .is_none()
     {
@@ -347,7 +347,7 @@ fn daemonset(v: &Value) -> Result {
             format!("{kind} metadata.generation not found"),
         );
     }
-    if v.pointer("/status/observedGeneration")
+    if v.at("/status/observedGeneration")
         .and_then(Value::as_i64)
         .is_none()
     {
@@ -393,12 +393,12 @@ fn pod(v: &Value) -> Result {
                 return current("Pod is Ready");
             }
             let crashing: Vec<&str> = v
-                .pointer("/status/containerStatuses")
+                .at("/status/containerStatuses")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .filter(|c| {
-                    c.pointer("/state/waiting/reason").and_then(Value::as_str)
+                    c.at("/state/waiting/reason").and_then(Value::as_str)
                         == Some("CrashLoopBackOff")
                 })
                 .filter_map(|c| c.get("name").and_then(Value::as_str))
@@ -438,7 +438,7 @@ fn job(v: &Value) -> Result {
     let active = int(v, "/status/active", 0);
     let failed_n = int(v, "/status/failed", 0);
     let suspended = v
-        .pointer("/spec/suspend")
+        .at("/spec/suspend")
         .and_then(Value::as_bool)
         .unwrap_or(false);
     for c in conditions(v) {

@@ -160,6 +160,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pointers_answer_as_serde_json_does() {
+        let v = serde_json::json!({
+            "a": {"b/c": [1, {"d~e": true}], "": 5, "0": "zero"},
+            "list": [10, 20, 30],
+        });
+        for p in [
+            "",
+            "/",
+            "/a",
+            "/a/b~1c",
+            "/a/b~1c/1/d~0e",
+            "/a/",
+            "/a/0",
+            "/list/0",
+            "/list/2",
+            "/list/3",
+            "/list/01",
+            "/list/+1",
+            "/list/-1",
+            "/list/x",
+            "a",
+            "/a/b~1c/0/x",
+            "/missing",
+            "/a/b~01c",
+            "/a/b~1c/1",
+        ] {
+            assert_eq!(v.at(p), v.pointer(p), "{p}");
+            let (mut a, mut b) = (v.clone(), v.clone());
+            assert_eq!(a.at_mut(p), b.pointer_mut(p), "{p}");
+        }
+    }
+
+    #[test]
     fn base64_round_trip() {
         for s in ["", "a", "ab", "abc", "abcd", "hello world"] {
             assert_eq!(
@@ -231,3 +264,52 @@ impl std::hash::Hasher for FxHasher {
 
 /// Builds [`FxHasher`]s.
 pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
+/// JSON pointers (RFC 6901) read without allocating: serde_json's `Value::pointer` makes a new
+/// string of every token, and the simulator and the status reader look up paths hundreds of
+/// thousands of times. Same answers as `Value::pointer` (an array index is digits without a
+/// sign or a leading zero).
+pub trait Pointer {
+    fn at(&self, pointer: &str) -> Option<&serde_json::Value>;
+    fn at_mut(&mut self, pointer: &str) -> Option<&mut serde_json::Value>;
+}
+
+fn pointer_tokens(pointer: &str) -> Option<impl Iterator<Item = std::borrow::Cow<'_, str>>> {
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return None;
+    }
+    Some(pointer.split('/').skip(1).map(|t| {
+        if t.contains('~') {
+            std::borrow::Cow::Owned(t.replace("~1", "/").replace("~0", "~"))
+        } else {
+            std::borrow::Cow::Borrowed(t)
+        }
+    }))
+}
+
+fn pointer_index(s: &str) -> Option<usize> {
+    if s.starts_with('+') || (s.starts_with('0') && s.len() != 1) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+impl Pointer for serde_json::Value {
+    fn at(&self, pointer: &str) -> Option<&serde_json::Value> {
+        use serde_json::Value;
+        pointer_tokens(pointer)?.try_fold(self, |target, token| match target {
+            Value::Object(map) => map.get(token.as_ref()),
+            Value::Array(list) => pointer_index(&token).and_then(|i| list.get(i)),
+            _ => None,
+        })
+    }
+
+    fn at_mut(&mut self, pointer: &str) -> Option<&mut serde_json::Value> {
+        use serde_json::Value;
+        pointer_tokens(pointer)?.try_fold(self, |target, token| match target {
+            Value::Object(map) => map.get_mut(token.as_ref()),
+            Value::Array(list) => pointer_index(&token).and_then(move |i| list.get_mut(i)),
+            _ => None,
+        })
+    }
+}

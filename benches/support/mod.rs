@@ -7,11 +7,13 @@ pub mod synth;
 
 use kiln::object::{Object, ObjectKey, Origin};
 use kiln::source::FileId;
+use mimalloc::MiMalloc;
 use serde_json::{Value, json};
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Counts heap bytes in use and their peak, to report the memory the graph takes.
+/// Counts heap bytes in use and their peak, to report the memory the graph takes. It counts
+/// over the allocator kiln's binary uses (mimalloc), so the figures are the command's.
 pub struct Counting;
 
 pub static IN_USE: AtomicUsize = AtomicUsize::new(0);
@@ -19,7 +21,7 @@ pub static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { MiMalloc.alloc(layout) };
         if !p.is_null() {
             let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             PEAK.fetch_max(now, Ordering::Relaxed);
@@ -28,8 +30,18 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { MiMalloc.dealloc(ptr, layout) };
         IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { MiMalloc.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+            let now = IN_USE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
     }
 }
 

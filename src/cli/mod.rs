@@ -37,6 +37,7 @@ mod sim;
 mod status;
 mod test;
 
+use crate::util::Pointer;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
@@ -316,7 +317,7 @@ fn check_source_mappings<'c>(
             if !crate::render::flux::is_flux_kustomization(&ob.api_version, &ob.key.kind) {
                 continue;
             }
-            let Some(r) = ob.value.pointer("/spec/sourceRef") else {
+            let Some(r) = ob.value.at("/spec/sourceRef") else {
                 continue;
             };
             let kind = r.get("kind").and_then(|v| v.as_str()).unwrap_or("");

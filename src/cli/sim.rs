@@ -246,6 +246,9 @@ pub fn run(s: Settings) -> ExitCode {
         }
     };
     out(&text);
+    // The process ends here: freeing the simulated cluster's objects would only cost time.
+    std::mem::forget(session);
+    std::mem::forget(steps);
     super::exit_for(failed)
 }
 

@@ -13,6 +13,7 @@ use super::{
     ApiError, ApplyOptions, Cluster, DeleteOptions, Millis, Propagation, Resource, split_api,
 };
 use crate::object::ObjectKey;
+use crate::util::Pointer;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
@@ -66,7 +67,7 @@ fn api_error(e: kube::Error) -> ApiError {
 
 /// `managedFields` entries with `fieldsV1` rewritten as the paths kiln's plans read.
 pub fn managed_fields_as_paths(v: &mut Value) {
-    let Some(Value::Array(entries)) = v.pointer_mut("/metadata/managedFields") else {
+    let Some(Value::Array(entries)) = v.at_mut("/metadata/managedFields") else {
         return;
     };
     for e in entries.iter_mut() {
@@ -333,11 +334,11 @@ impl Cluster for KubeCluster {
             .collect();
         let key = |v: &Value| {
             (
-                v.pointer("/metadata/namespace")
+                v.at("/metadata/namespace")
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string(),
-                v.pointer("/metadata/name")
+                v.at("/metadata/name")
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string(),

@@ -12,6 +12,7 @@ pub mod serve;
 pub mod sim;
 
 use crate::object::ObjectKey;
+use crate::util::Pointer;
 use serde_json::Value;
 use std::fmt;
 
@@ -304,12 +305,7 @@ pub fn api_and_kind(v: &Value) -> (String, String) {
 
 /// The key of an object value.
 pub fn key_of(v: &Value) -> ObjectKey {
-    let s = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let s = |p: &str| v.at(p).and_then(Value::as_str).unwrap_or("").to_string();
     let api = s("/apiVersion");
     ObjectKey {
         group: api

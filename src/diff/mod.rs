@@ -19,6 +19,7 @@ use crate::diag::{Diagnostic, Location, Severity};
 use crate::object::{Object, ObjectKey};
 use crate::pipeline::Compiled;
 use crate::schema::compiled::{NodeId, Schemas};
+use crate::util::Pointer;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -109,7 +110,7 @@ impl NoiseRule {
                 continue;
             };
             let last = last.replace("~1", "/").replace("~0", "~");
-            if let Some(Value::Object(m)) = v.pointer_mut(parent) {
+            if let Some(Value::Object(m)) = v.at_mut(parent) {
                 match last.strip_suffix('*') {
                     Some(prefix) => m.retain(|k, _| !k.starts_with(prefix)),
                     None => {
@@ -462,7 +463,7 @@ fn images(v: &Value) -> BTreeMap<String, String> {
         "/spec/jobTemplate/spec/template/spec",
         "/spec",
     ] {
-        let Some(spec) = v.pointer(pod) else { continue };
+        let Some(spec) = v.at(pod) else { continue };
         for list in ["initContainers", "containers"] {
             for c in spec
                 .get(list)
@@ -534,7 +535,7 @@ fn dangers_of(key: &str, base: Option<&Value>, head: &Value, kind: &ObjectKey) -
     let rbac = kind.group == "rbac.authorization.k8s.io";
     if rbac && kind.kind == "ClusterRoleBinding" && base.is_none() {
         let role = head
-            .pointer("/roleRef/name")
+            .at("/roleRef/name")
             .and_then(Value::as_str)
             .unwrap_or("");
         say(format!("new ClusterRoleBinding (to {role})"));
@@ -567,14 +568,14 @@ fn dangers_of(key: &str, base: Option<&Value>, head: &Value, kind: &ObjectKey) -
             "/spec",
         ]
         .iter()
-        .filter_map(|p| v.pointer(p))
+        .filter_map(|p| v.at(p))
         .flat_map(|s| {
             ["containers", "initContainers"]
                 .into_iter()
                 .filter_map(move |l| s.get(l).and_then(Value::as_array))
                 .flatten()
         })
-        .any(|c| c.pointer("/securityContext/privileged") == Some(&Value::Bool(true)))
+        .any(|c| c.at("/securityContext/privileged") == Some(&Value::Bool(true)))
     };
     if flag(Some(head), &privileged) && !flag(base, &privileged) {
         say("a privileged container".into());
@@ -582,19 +583,19 @@ fn dangers_of(key: &str, base: Option<&Value>, head: &Value, kind: &ObjectKey) -
     let host_path = |v: &Value| {
         ["/spec/template/spec/volumes", "/spec/volumes"]
             .iter()
-            .filter_map(|p| v.pointer(p).and_then(Value::as_array))
+            .filter_map(|p| v.at(p).and_then(Value::as_array))
             .flatten()
             .any(|vol| vol.get("hostPath").is_some())
     };
     if flag(Some(head), &host_path) && !flag(base, &host_path) {
         say("a hostPath volume".into());
     }
-    let replicas = |v: Option<&Value>| v.and_then(|v| v.pointer("/spec/replicas")).cloned();
+    let replicas = |v: Option<&Value>| v.and_then(|v| v.at("/spec/replicas")).cloned();
     if replicas(Some(head)) == Some(Value::from(0)) && replicas(base) != Some(Value::from(0)) {
         say("scaled to 0 replicas".into());
     }
     let suspend = |v: Option<&Value>| {
-        v.and_then(|v| v.pointer("/spec/suspend"))
+        v.and_then(|v| v.at("/spec/suspend"))
             .and_then(Value::as_bool)
             .unwrap_or(false)
     };
@@ -959,7 +960,7 @@ pub fn holds_data(key: &ObjectKey, v: &Value) -> bool {
         ("", "PersistentVolumeClaim" | "PersistentVolume" | "Namespace") => true,
         ("apiextensions.k8s.io", "CustomResourceDefinition") => true,
         ("apps", "StatefulSet") => v
-            .pointer("/spec/volumeClaimTemplates")
+            .at("/spec/volumeClaimTemplates")
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty()),
         _ => false,

@@ -6,6 +6,7 @@
 use super::{Builder, Rule};
 use crate::diag::{Code, Diagnostic};
 use crate::object::ObjectKey;
+use crate::util::Pointer;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -157,7 +158,7 @@ pub fn flux(b: &mut Builder) {
         let Some(holder_kind) = flux_kind(&o.key) else {
             continue;
         };
-        let Some(deps) = o.value.pointer("/spec/dependsOn").and_then(Value::as_array) else {
+        let Some(deps) = o.value.at("/spec/dependsOn").and_then(Value::as_array) else {
             continue;
         };
         for (j, d) in deps.iter().enumerate() {

@@ -12,6 +12,7 @@ pub mod selector;
 use crate::diag::{Code, Diagnostic, Location};
 use crate::source::{FileId, SourceSet, Span};
 use crate::syntax::SpanTree;
+use crate::util::Pointer;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
@@ -185,7 +186,7 @@ pub struct Extracted {
 }
 
 fn str_at<'v>(v: &'v Value, ptr: &str) -> Option<&'v str> {
-    v.pointer(ptr).and_then(Value::as_str)
+    v.at(ptr).and_then(Value::as_str)
 }
 
 fn is_list_kind(v: &Value) -> bool {
@@ -384,7 +385,7 @@ fn one(
         Some(Value::String(n)) if !n.is_empty() => name = n.clone(),
         Some(Value::String(_)) | None | Some(Value::Null) => {
             let hook = value
-                .pointer("/metadata/annotations")
+                .at("/metadata/annotations")
                 .and_then(Value::as_object)
                 .is_some_and(|a| {
                     a.contains_key("argocd.argoproj.io/hook") || a.contains_key("helm.sh/hook")

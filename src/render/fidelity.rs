@@ -6,6 +6,7 @@
 use super::kustomize::{Kustomizer, LoadRestrictor};
 use crate::source::SourceSet;
 use crate::syntax::{self, Limits};
+use crate::util::Pointer;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,7 +47,7 @@ fn parse_stream(text: &str) -> Vec<Value> {
 }
 
 fn id_of(v: &Value) -> String {
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("");
+    let s = |p: &str| v.at(p).and_then(Value::as_str).unwrap_or("");
     format!(
         "{}/{} {}/{}",
         s("/apiVersion"),

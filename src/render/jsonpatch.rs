@@ -2,6 +2,7 @@
 //! `replace`, `move`, `copy`, `test`, with `-` for the end of an array. Errors say which
 //! operation failed and why, in the library's words.
 
+use crate::util::Pointer;
 use serde_json::Value;
 
 /// One operation, already decoded.
@@ -154,7 +155,7 @@ fn get<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
     if path.is_empty() {
         Some(doc)
     } else {
-        doc.pointer(path)
+        doc.at(path)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::compiled::{NodeId, Schemas};
 use crate::diag::{Code, Diagnostic, Location};
+use crate::util::Pointer;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -177,12 +178,9 @@ impl Catalog {
         let null = Value::Null;
         let spec = crd.get("spec").unwrap_or(&null);
         let group = spec.get("group").and_then(Value::as_str).unwrap_or("");
-        let kind = spec
-            .pointer("/names/kind")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let kind = spec.at("/names/kind").and_then(Value::as_str).unwrap_or("");
         let plural = spec
-            .pointer("/names/plural")
+            .at("/names/plural")
             .and_then(Value::as_str)
             .unwrap_or("");
         if group.is_empty() || kind.is_empty() || plural.is_empty() {
@@ -197,7 +195,7 @@ impl Catalog {
         }
         let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
         let name = crd
-            .pointer("/metadata/name")
+            .at("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or("");
         let expected = format!("{plural}.{group}");
@@ -211,7 +209,7 @@ impl Catalog {
             );
         }
         // Legacy (v1beta1) CRDs put one schema for all versions at spec.validation.
-        let shared = spec.pointer("/validation/openAPIV3Schema");
+        let shared = spec.at("/validation/openAPIV3Schema");
         let preserve_all = spec
             .get("preserveUnknownFields")
             .and_then(Value::as_bool)
@@ -224,7 +222,7 @@ impl Catalog {
                         continue;
                     };
                     let served = v.get("served").and_then(Value::as_bool).unwrap_or(true);
-                    let schema = v.pointer("/schema/openAPIV3Schema").or(shared);
+                    let schema = v.at("/schema/openAPIV3Schema").or(shared);
                     let mut subs = Vec::new();
                     let sub_src = v.get("subresources").or_else(|| spec.get("subresources"));
                     if let Some(Value::Object(s)) = sub_src {

@@ -11,6 +11,7 @@
 //! here; rules worded otherwise, or depending on other fields (a Job template's
 //! `restartPolicy`), are `validate::server`'s. Each entry names its source in Kubernetes.
 
+use crate::util::Pointer;
 use serde_json::{Value, json};
 
 /// One enumeration: a property of a definition, or each item of a list property.
@@ -26,7 +27,7 @@ pub struct Enum {
 
 /// Writes an enumeration into a stripped definition; false when the property is not there.
 pub fn apply(e: &Enum, definition: &mut Value) -> bool {
-    let Some(prop) = definition.pointer_mut(&format!("/properties/{}", e.property)) else {
+    let Some(prop) = definition.at_mut(&format!("/properties/{}", e.property)) else {
         return false;
     };
     let target = if e.item {

@@ -9,6 +9,7 @@
 //!
 //! This module only transforms data; it never validates an object.
 
+use crate::util::Pointer;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -134,7 +135,7 @@ pub fn generate(openapi_dir: &Path, version_label: &str) -> Result<Generated, St
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let doc: Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if let Some(Value::Object(s)) = doc.pointer("/components/schemas") {
+        if let Some(Value::Object(s)) = doc.at("/components/schemas") {
             for (k, v) in s {
                 schemas.entry(k.clone()).or_insert_with(|| v.clone());
             }

@@ -19,6 +19,7 @@ use crate::graph::DependencyGraph;
 use crate::object::{Object, ObjectKey};
 use crate::pipeline::Compiled;
 use crate::plan::{self, Action, Inventory, Plan};
+use crate::util::Pointer;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -245,10 +246,9 @@ impl Session {
             .objects
             .iter()
             .filter_map(|o| match (o.key.group.as_str(), o.key.kind.as_str()) {
-                ("", "PersistentVolumeClaim") => o
-                    .value
-                    .pointer("/spec/storageClassName")
-                    .and_then(Value::as_str),
+                ("", "PersistentVolumeClaim") => {
+                    o.value.at("/spec/storageClassName").and_then(Value::as_str)
+                }
                 _ => None,
             })
             .chain(
@@ -258,13 +258,11 @@ impl Session {
                     .filter(|o| o.key.group == "apps" && o.key.kind == "StatefulSet")
                     .flat_map(|o| {
                         o.value
-                            .pointer("/spec/volumeClaimTemplates")
+                            .at("/spec/volumeClaimTemplates")
                             .and_then(Value::as_array)
                             .into_iter()
                             .flatten()
-                            .filter_map(|t| {
-                                t.pointer("/spec/storageClassName").and_then(Value::as_str)
-                            })
+                            .filter_map(|t| t.at("/spec/storageClassName").and_then(Value::as_str))
                     }),
             )
             .filter(|c| !c.is_empty() && !classes.contains(c))
@@ -323,12 +321,12 @@ impl Session {
             }
             let group = old
                 .value
-                .pointer("/spec/group")
+                .at("/spec/group")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let kind = old
                 .value
-                .pointer("/spec/names/kind")
+                .at("/spec/names/kind")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let stored: Vec<ObjectKey> = self
@@ -944,7 +942,7 @@ mod tests {
             .filter(|(k, _)| !matches!(k.kind.as_str(), "Pod" | "ReplicaSet"))
             .map(|(k, stored)| {
                 let mut v = plan::comparable(&stored.object);
-                if let Some(m) = v.pointer_mut("/metadata").and_then(Value::as_object_mut) {
+                if let Some(m) = v.at_mut("/metadata").and_then(Value::as_object_mut) {
                     m.remove("annotations");
                 }
                 (k.clone(), v)

@@ -20,6 +20,7 @@ use crate::plan::Inventory;
 use crate::render::{Mode, flux};
 use crate::status::{self, Status};
 use crate::syntax::{Limits, SpanTree};
+use crate::util::Pointer;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -1231,7 +1232,7 @@ impl Runner<'_> {
                 );
             }
             Expectation::Field(obj, pointer, want) => {
-                let got = self.live(obj).and_then(|v| v.pointer(pointer).cloned());
+                let got = self.live(obj).and_then(|v| v.at(pointer).cloned());
                 let shown = got
                     .as_ref()
                     .map(Value::to_string)

@@ -5,6 +5,7 @@
 
 use super::walk::Finding;
 use crate::diag::Code;
+use crate::util::Pointer;
 use serde_json::Value;
 
 const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
@@ -191,13 +192,10 @@ pub fn check(
         }
         if group == "apiregistration.k8s.io" && kind == "APIService" {
             let v = obj
-                .pointer("/spec/version")
+                .at("/spec/version")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let g = obj
-                .pointer("/spec/group")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let g = obj.at("/spec/group").and_then(Value::as_str).unwrap_or("");
             if !v.is_empty() && name != format!("{v}.{g}") {
                 errs.push(format!(
                     "must be spec.version+\".\"+spec.group (\"{v}.{g}\")"

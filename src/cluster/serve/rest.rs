@@ -12,6 +12,7 @@ use crate::cluster::sim::{SimCluster, fields};
 use crate::cluster::{ApiError, ApplyOptions, Cluster, DeleteOptions, Propagation};
 use crate::object::ObjectKey;
 use crate::object::selector::Selector;
+use crate::util::Pointer;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
@@ -445,7 +446,7 @@ impl FieldSelector {
     pub fn matches(&self, v: &Value) -> bool {
         self.terms.iter().all(|(field, equal, want)| {
             let pointer: String = field.split('.').map(|p| format!("/{p}")).collect();
-            let have = match v.pointer(&pointer) {
+            let have = match v.at(&pointer) {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Null) | None => String::new(),
                 Some(other) => other.to_string(),
@@ -483,7 +484,7 @@ impl Selection {
         self.namespace.as_ref().is_none_or(|n| &key.namespace == n)
             && self
                 .labels
-                .matches(v.pointer("/metadata/labels").and_then(Value::as_object))
+                .matches(v.at("/metadata/labels").and_then(Value::as_object))
             && self.fields.matches(v)
     }
 }
@@ -680,7 +681,7 @@ fn get(
         Err(e) => return error(&e, &r.group),
     };
     if accept.wants_as("Table").is_some() {
-        let meta = json!({"resourceVersion": v.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null)});
+        let meta = json!({"resourceVersion": v.at("/metadata/resourceVersion").cloned().unwrap_or(Value::Null)});
         return json_response(StatusCode::OK, &table::table(r, &[v], sim.time(), meta));
     }
     json_response(StatusCode::OK, &v)
@@ -807,7 +808,7 @@ fn update(
         Err(e) => return bad_request(&format!("couldn't get version/kind; {e}")),
     };
     if sub == Some("scale") {
-        let replicas = object.pointer("/spec/replicas").and_then(Value::as_i64);
+        let replicas = object.at("/spec/replicas").and_then(Value::as_i64);
         return set_scale(sim, r, &key(r, t, name), replicas, manager, dry);
     }
     store(sim, r, t, name, sub, q, object, manager, dry)
@@ -948,7 +949,7 @@ fn patch(
     let Some(mut base) = base else {
         return not_found(r, name);
     };
-    if let Some(m) = base.pointer_mut("/metadata").and_then(Value::as_object_mut) {
+    if let Some(m) = base.at_mut("/metadata").and_then(Value::as_object_mut) {
         m.remove("managedFields");
     }
     let patched = match ct.as_str() {
@@ -1002,7 +1003,7 @@ fn patch(
         }
     };
     if sub == Some("scale") {
-        let replicas = patched.pointer("/spec/replicas").and_then(Value::as_i64);
+        let replicas = patched.at("/spec/replicas").and_then(Value::as_i64);
         return set_scale(sim, r, &k, replicas, manager, dry);
     }
     store(sim, r, t, name, sub, q, patched, manager, dry)
@@ -1025,7 +1026,7 @@ fn scale_of(sim: &mut SimCluster, k: &ObjectKey) -> Option<Value> {
         }
     }
     let selector: Vec<String> = v
-        .pointer("/spec/selector/matchLabels")
+        .at("/spec/selector/matchLabels")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
@@ -1035,9 +1036,9 @@ fn scale_of(sim: &mut SimCluster, k: &ObjectKey) -> Option<Value> {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": m,
-        "spec": {"replicas": v.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0)},
+        "spec": {"replicas": v.at("/spec/replicas").and_then(Value::as_i64).unwrap_or(0)},
         "status": {
-            "replicas": v.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
+            "replicas": v.at("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
             "selector": selector.join(","),
         },
     }))
@@ -1121,7 +1122,7 @@ fn delete_options(q: &Query, body: &[u8], dry: bool) -> Result<DeleteOptions, Re
             .and_then(Value::as_array)
             .is_some_and(|d| d.iter().any(|x| x == "All"));
     let pre = |f: &str| {
-        opts.pointer(&format!("/preconditions/{f}"))
+        opts.at(&format!("/preconditions/{f}"))
             .and_then(Value::as_str)
             .map(str::to_string)
     };

@@ -4,6 +4,7 @@
 
 use crate::cluster::sim::api::ServedResource;
 use crate::cluster::{Millis, sim::controllers::parse_time};
+use crate::util::Pointer;
 use serde_json::{Value, json};
 
 /// `duration.HumanDuration`: `45s`, `3m20s`, `2h5m`, `5d3h`.
@@ -65,11 +66,11 @@ pub fn human_duration(ms: i64) -> String {
 }
 
 fn s<'a>(v: &'a Value, p: &str) -> &'a str {
-    v.pointer(p).and_then(Value::as_str).unwrap_or("")
+    v.at(p).and_then(Value::as_str).unwrap_or("")
 }
 
 fn i(v: &Value, p: &str) -> i64 {
-    v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
+    v.at(p).and_then(Value::as_i64).unwrap_or(0)
 }
 
 fn age(v: &Value, now: Millis) -> String {
@@ -80,7 +81,7 @@ fn age(v: &Value, now: Millis) -> String {
 }
 
 fn len_of(v: &Value, p: &str) -> i64 {
-    match v.pointer(p) {
+    match v.at(p) {
         Some(Value::Object(m)) => m.len() as i64,
         Some(Value::Array(a)) => a.len() as i64,
         _ => 0,
@@ -106,7 +107,7 @@ fn pairs(v: Option<&Value>) -> String {
 fn selector(v: &Value) -> String {
     let mut parts = Vec::new();
     if let Some(m) = v
-        .pointer("/spec/selector/matchLabels")
+        .at("/spec/selector/matchLabels")
         .and_then(Value::as_object)
     {
         parts.extend(
@@ -115,7 +116,7 @@ fn selector(v: &Value) -> String {
         );
     }
     for e in v
-        .pointer("/spec/selector/matchExpressions")
+        .at("/spec/selector/matchExpressions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -140,7 +141,7 @@ fn selector(v: &Value) -> String {
 
 fn containers(v: &Value, spec: &str) -> (String, String) {
     let cs = v
-        .pointer(&format!("{spec}/containers"))
+        .at(&format!("{spec}/containers"))
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
@@ -265,7 +266,7 @@ fn builtin(group: &str, kind: &str) -> Option<Vec<Column>> {
 
 fn pod_cells(v: &Value, now: Millis) -> Vec<Value> {
     let statuses = v
-        .pointer("/status/containerStatuses")
+        .at("/status/containerStatuses")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
@@ -282,7 +283,7 @@ fn pod_cells(v: &Value, now: Millis) -> Vec<Value> {
             reason = waiting.to_string();
         }
     }
-    if v.pointer("/metadata/deletionTimestamp").is_some() {
+    if v.at("/metadata/deletionTimestamp").is_some() {
         reason = "Terminating".into();
     }
     vec![
@@ -300,7 +301,7 @@ fn pod_cells(v: &Value, now: Millis) -> Vec<Value> {
 
 fn service_ports(v: &Value) -> String {
     let ports: Vec<String> = v
-        .pointer("/spec/ports")
+        .at("/spec/ports")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -342,9 +343,7 @@ fn cells(group: &str, kind: &str, v: &Value, now: Millis) -> Vec<Value> {
                 json!(format!(
                     "{}/{}",
                     i(v, "/status/readyReplicas"),
-                    v.pointer("/spec/replicas")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(1)
+                    v.at("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
                 )),
                 json!(i(v, "/status/updatedReplicas")),
                 json!(i(v, "/status/availableReplicas")),
@@ -374,9 +373,7 @@ fn cells(group: &str, kind: &str, v: &Value, now: Millis) -> Vec<Value> {
                 json!(format!(
                     "{}/{}",
                     i(v, "/status/readyReplicas"),
-                    v.pointer("/spec/replicas")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(1)
+                    v.at("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
                 )),
                 json!(age(v, now)),
                 json!(c),
@@ -392,9 +389,7 @@ fn cells(group: &str, kind: &str, v: &Value, now: Millis) -> Vec<Value> {
                 json!(i(v, "/status/numberReady")),
                 json!(i(v, "/status/updatedNumberScheduled")),
                 json!(i(v, "/status/numberAvailable")),
-                json!(or_none(pairs(
-                    v.pointer("/spec/template/spec/nodeSelector")
-                ))),
+                json!(or_none(pairs(v.at("/spec/template/spec/nodeSelector")))),
                 json!(age(v, now)),
                 json!(c),
                 json!(im),
@@ -406,7 +401,7 @@ fn cells(group: &str, kind: &str, v: &Value, now: Millis) -> Vec<Value> {
             let external = match s(v, "/spec/type") {
                 "LoadBalancer" => {
                     let ips: Vec<&str> = v
-                        .pointer("/status/loadBalancer/ingress")
+                        .at("/status/loadBalancer/ingress")
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
@@ -424,7 +419,7 @@ fn cells(group: &str, kind: &str, v: &Value, now: Millis) -> Vec<Value> {
             vec![
                 name,
                 json!(
-                    v.pointer("/spec/type")
+                    v.at("/spec/type")
                         .and_then(Value::as_str)
                         .unwrap_or("ClusterIP")
                 ),
@@ -432,12 +427,12 @@ fn cells(group: &str, kind: &str, v: &Value, now: Millis) -> Vec<Value> {
                 json!(external),
                 json!(service_ports(v)),
                 json!(age(v, now)),
-                json!(or_none(pairs(v.pointer("/spec/selector")))),
+                json!(or_none(pairs(v.at("/spec/selector")))),
             ]
         }
         ("", "PersistentVolumeClaim") => {
             let modes: Vec<String> = v
-                .pointer("/status/accessModes")
+                .at("/status/accessModes")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -465,7 +460,7 @@ fn cells(group: &str, kind: &str, v: &Value, now: Millis) -> Vec<Value> {
         ("batch", "Job") => {
             let (c, im) = containers(v, "/spec/template/spec");
             let done = v
-                .pointer("/status/conditions")
+                .at("/status/conditions")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -478,7 +473,7 @@ fn cells(group: &str, kind: &str, v: &Value, now: Millis) -> Vec<Value> {
                 })
                 .unwrap_or("Running");
             let completions = v
-                .pointer("/spec/completions")
+                .at("/spec/completions")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             let duration = match (
@@ -516,7 +511,7 @@ fn crd_cell(v: &Value, column: &Value, now: Millis) -> Value {
         .filter(|p| !p.is_empty())
         .map(|p| format!("/{p}"))
         .collect();
-    let found = v.pointer(&pointer).cloned().unwrap_or(Value::Null);
+    let found = v.at(&pointer).cloned().unwrap_or(Value::Null);
     match column.get("type").and_then(Value::as_str) {
         Some("date") => match found.as_str().and_then(parse_time) {
             Some(t) => json!(human_duration(now as i64 - t as i64)),

@@ -5,6 +5,7 @@
 use super::SimCluster;
 use crate::cluster::ApiError;
 use crate::object::ObjectKey;
+use crate::util::Pointer;
 use serde_json::{Value, json};
 
 fn compact(v: &Value) -> String {
@@ -49,7 +50,7 @@ pub fn validate(key: &ObjectKey, old: Option<&Value>, new: &Value) -> Result<(),
         let base = spec.trim_start_matches('/').replace('/', ".");
         for list in ["initContainers", "containers"] {
             for (i, c) in new
-                .pointer(&format!("{spec}/{list}"))
+                .at(&format!("{spec}/{list}"))
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -71,10 +72,10 @@ pub fn validate(key: &ObjectKey, old: Option<&Value>, new: &Value) -> Result<(),
         }
         if key.kind != "Pod" && key.kind != "CronJob" && key.kind != "Job" {
             let selector = new
-                .pointer("/spec/selector/matchLabels")
+                .at("/spec/selector/matchLabels")
                 .and_then(Value::as_object);
             let labels = new
-                .pointer(&format!("{}/metadata/labels", template_pointer(spec)))
+                .at(&format!("{}/metadata/labels", template_pointer(spec)))
                 .and_then(Value::as_object);
             if let Some(sel) = selector
                 && !sel
@@ -101,14 +102,14 @@ pub fn validate(key: &ObjectKey, old: Option<&Value>, new: &Value) -> Result<(),
 /// The fields the API server refuses to change, with its messages.
 pub fn immutable_changes(key: &ObjectKey, old: &Value, new: &Value) -> Vec<String> {
     let mut errors = Vec::new();
-    let differs = |p: &str| old.pointer(p) != new.pointer(p);
+    let differs = |p: &str| old.at(p) != new.at(p);
     match (key.group.as_str(), key.kind.as_str()) {
         ("apps", "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet")
             if differs("/spec/selector") =>
         {
             errors.push(format!(
                 "spec.selector: Invalid value: {}: field is immutable",
-                compact(new.pointer("/spec/selector").unwrap_or(&Value::Null))
+                compact(new.at("/spec/selector").unwrap_or(&Value::Null))
             ));
         }
         _ => {}
@@ -139,21 +140,19 @@ pub fn immutable_changes(key: &ObjectKey, old: &Value, new: &Value) -> Vec<Strin
         if differs("/spec/template") {
             errors.push(format!(
                 "spec.template: Invalid value: {}: field is immutable",
-                super::internal::pod_template(
-                    new.pointer("/spec/template").unwrap_or(&Value::Null)
-                )
+                super::internal::pod_template(new.at("/spec/template").unwrap_or(&Value::Null))
             ));
         }
         if differs("/spec/selector") {
             errors.push(format!(
                 "spec.selector: Invalid value: {}: field is immutable",
-                compact(new.pointer("/spec/selector").unwrap_or(&Value::Null))
+                compact(new.at("/spec/selector").unwrap_or(&Value::Null))
             ));
         }
     }
     if key.group.is_empty() && key.kind == "Service" {
         let ip = |v: &Value| {
-            v.pointer("/spec/clusterIP")
+            v.at("/spec/clusterIP")
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };
@@ -176,7 +175,7 @@ pub fn immutable_changes(key: &ObjectKey, old: &Value, new: &Value) -> Vec<Strin
             }
             s
         };
-        let bound = old.pointer("/status/phase").and_then(Value::as_str) == Some("Bound");
+        let bound = old.at("/status/phase").and_then(Value::as_str) == Some("Bound");
         let changed = if bound {
             strip(old) != strip(new)
         } else {
@@ -207,13 +206,13 @@ pub fn immutable_changes(key: &ObjectKey, old: &Value, new: &Value) -> Vec<Strin
         if differs("/spec/scope") {
             errors.push(format!(
                 "spec.scope: Invalid value: {}: field is immutable",
-                compact(new.pointer("/spec/scope").unwrap_or(&Value::Null))
+                compact(new.at("/spec/scope").unwrap_or(&Value::Null))
             ));
         }
         if differs("/spec/group") {
             errors.push(format!(
                 "spec.group: Invalid value: {}: field is immutable",
-                compact(new.pointer("/spec/group").unwrap_or(&Value::Null))
+                compact(new.at("/spec/group").unwrap_or(&Value::Null))
             ));
         }
         if differs("/spec/names/plural") || differs("/spec/names/kind") {
@@ -267,7 +266,7 @@ pub fn bumps_generation(
     }
     if key.group == "apps"
         && key.kind == "Deployment"
-        && old.pointer("/metadata/annotations") != new.pointer("/metadata/annotations")
+        && old.at("/metadata/annotations") != new.at("/metadata/annotations")
     {
         return true;
     }
@@ -411,7 +410,7 @@ pub fn defaults(sim: &mut SimCluster, key: &ObjectKey, old: Option<&Value>, obj:
             }
             // The allocated address stays when a configuration stops naming it.
             if spec.get("clusterIP").is_none() && !external_name {
-                let kept = old.and_then(|o| o.pointer("/spec/clusterIP")).cloned();
+                let kept = old.and_then(|o| o.at("/spec/clusterIP")).cloned();
                 let ip = match kept {
                     Some(ip) => ip,
                     None => json!(sim.allocate_ip()),
@@ -429,7 +428,7 @@ pub fn defaults(sim: &mut SimCluster, key: &ObjectKey, old: Option<&Value>, obj:
         ("batch", "Job") => {
             let uid = match old {
                 Some(o) => o
-                    .pointer("/metadata/uid")
+                    .at("/metadata/uid")
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string(),
@@ -447,7 +446,7 @@ pub fn defaults(sim: &mut SimCluster, key: &ObjectKey, old: Option<&Value>, obj:
             if !manual {
                 set_default(spec, "manualSelector", json!(false));
                 // The generated selector and labels, kept from the stored Job on updates.
-                match old.and_then(|o| o.pointer("/spec/selector")) {
+                match old.and_then(|o| o.at("/spec/selector")) {
                     Some(sel) => spec["selector"] = sel.clone(),
                     None => {
                         spec["selector"] =

@@ -12,8 +12,10 @@ use super::{SimCluster, Stored, meta_mut};
 use crate::cluster::{ApiError, Millis, Resource};
 use crate::cluster::{api_and_kind, key_of, rfc3339, split_api};
 use crate::object::ObjectKey;
+use crate::util::Pointer;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 /// A resource as discovery lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,7 +139,7 @@ impl Journal {
 }
 
 fn rv_of(v: &Value) -> &str {
-    v.pointer("/metadata/resourceVersion")
+    v.at("/metadata/resourceVersion")
         .and_then(Value::as_str)
         .unwrap_or("")
 }
@@ -294,7 +296,7 @@ impl SimCluster {
         if last.is_some_and(|l| rv_of(l) == rv_of(&now)) {
             let rv = self.next_rv();
             if let Some(s) = self.store.get_mut(key) {
-                meta_mut(&mut s.object).insert("resourceVersion".into(), json!(rv));
+                meta_mut(s.object_mut()).insert("resourceVersion".into(), json!(rv));
             }
             meta_mut(&mut now).insert("resourceVersion".into(), json!(rv));
         }
@@ -317,7 +319,7 @@ impl SimCluster {
             return;
         }
         let rv = self.next_rv();
-        let mut object = stored.object.clone();
+        let mut object = (*stored.object).clone();
         if !stored.managed.is_empty() {
             meta_mut(&mut object).insert(
                 "managedFields".into(),
@@ -377,7 +379,7 @@ impl SimCluster {
                 })
                 .map(|s| &s.object);
             let strings = |p: &str| -> Vec<String> {
-                crd.and_then(|o| o.pointer(p))
+                crd.and_then(|o| o.at(p))
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
@@ -385,14 +387,14 @@ impl SimCluster {
                     .collect()
             };
             let singular = crd
-                .and_then(|o| o.pointer("/spec/names/singular"))
+                .and_then(|o| o.at("/spec/names/singular"))
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .unwrap_or_else(|| c.resource.kind.to_lowercase());
             for version in &c.versions {
                 let spec = crd
-                    .and_then(|o| o.pointer("/spec/versions"))
+                    .and_then(|o| o.at("/spec/versions"))
                     .and_then(Value::as_array)
                     .and_then(|vs| {
                         vs.iter()
@@ -401,7 +403,7 @@ impl SimCluster {
                 let mut subresources = Vec::new();
                 for sub in ["status", "scale"] {
                     if spec
-                        .and_then(|s| s.pointer(&format!("/subresources/{sub}")))
+                        .and_then(|s| s.at(&format!("/subresources/{sub}")))
                         .is_some()
                     {
                         subresources.push(sub.to_string());
@@ -423,9 +425,7 @@ impl SimCluster {
                         .and_then(Value::as_array)
                         .cloned()
                         .unwrap_or_default(),
-                    schema: spec
-                        .and_then(|s| s.pointer("/schema/openAPIV3Schema"))
-                        .cloned(),
+                    schema: spec.and_then(|s| s.at("/schema/openAPIV3Schema")).cloned(),
                 });
             }
         }
@@ -484,12 +484,12 @@ impl SimCluster {
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         let named = object
-            .pointer("/metadata/name")
+            .at("/metadata/name")
             .and_then(Value::as_str)
             .is_some_and(|n| !n.is_empty());
         if !named
             && let Some(prefix) = object
-                .pointer("/metadata/generateName")
+                .at("/metadata/generateName")
                 .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
                 .map(str::to_string)
@@ -556,7 +556,7 @@ impl SimCluster {
             key,
             &resource,
             true,
-            Value::Null,
+            &Value::Null,
             object,
             managed,
             root,
@@ -593,7 +593,7 @@ impl SimCluster {
         }
         let live = old.object.clone();
         let mut next = if subresource == "status" {
-            let mut next = live.clone();
+            let mut next = (*live).clone();
             match object.get("status") {
                 Some(s) => next["status"] = s.clone(),
                 None => {
@@ -630,7 +630,7 @@ impl SimCluster {
             Some(entries)
                 if !entries.is_empty()
                     && Some(&Value::Array(entries.clone()))
-                        != self.render(&key).pointer("/metadata/managedFields") =>
+                        != self.render(&key).at("/metadata/managedFields") =>
             {
                 managed_from_wire(entries, self.clock)
             }
@@ -651,7 +651,7 @@ impl SimCluster {
             self.clock,
             schema,
         );
-        self.admit(key, &resource, false, live, next, managed, root, dry_run)
+        self.admit(key, &resource, false, &live, next, managed, root, dry_run)
     }
 
     /// The served resource for a kind (any version when `version` is empty).
@@ -669,7 +669,7 @@ impl SimCluster {
         let o = &self.store.get(key)?.object;
         Some((
             rv_of(o).to_string(),
-            o.pointer("/metadata/uid")
+            o.at("/metadata/uid")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string(),
@@ -768,7 +768,7 @@ impl SimCluster {
                 self.assume_kind(&api, &kind, !key.namespace.is_empty());
             }
             let managed = object
-                .pointer("/metadata/managedFields")
+                .at("/metadata/managedFields")
                 .and_then(Value::as_array)
                 .map(|entries| managed_from_wire(entries, self.clock))
                 .unwrap_or_default();
@@ -796,7 +796,7 @@ impl SimCluster {
             self.put(
                 key.clone(),
                 Stored {
-                    object,
+                    object: Arc::new(object),
                     managed,
                     managed_json: std::cell::OnceCell::new(),
                 },

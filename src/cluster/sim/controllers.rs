@@ -14,7 +14,9 @@
 use super::{FaultKind, SimCluster, dependents_of, meta_mut, orphans};
 use crate::cluster::{Millis, rfc3339};
 use crate::object::ObjectKey;
+use crate::util::Pointer;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 fn key(group: &str, kind: &str, ns: &str, name: &str) -> ObjectKey {
     ObjectKey {
@@ -51,25 +53,25 @@ pub fn parse_time(s: &str) -> Option<Millis> {
 }
 
 fn created(v: &Value) -> Millis {
-    v.pointer("/metadata/creationTimestamp")
+    v.at("/metadata/creationTimestamp")
         .and_then(Value::as_str)
         .and_then(parse_time)
         .unwrap_or(0)
 }
 
 fn deleting(v: &Value) -> bool {
-    v.pointer("/metadata/deletionTimestamp").is_some()
+    v.at("/metadata/deletionTimestamp").is_some()
 }
 
 fn uid(v: &Value) -> String {
-    v.pointer("/metadata/uid")
+    v.at("/metadata/uid")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string()
 }
 
 fn i64_at(v: &Value, p: &str, default: i64) -> i64 {
-    v.pointer(p).and_then(Value::as_i64).unwrap_or(default)
+    v.at(p).and_then(Value::as_i64).unwrap_or(default)
 }
 
 /// Keys of stored objects of a kind.
@@ -79,7 +81,7 @@ fn of_kind(sim: &SimCluster, group: &str, kind: &str) -> Vec<ObjectKey> {
         .collect()
 }
 
-fn object(sim: &SimCluster, k: &ObjectKey) -> Option<Value> {
+fn object(sim: &SimCluster, k: &ObjectKey) -> Option<Arc<Value>> {
     sim.store.get(k).map(|s| s.object.clone())
 }
 
@@ -112,13 +114,13 @@ pub fn reconcile(sim: &mut SimCluster) {
 fn crds(sim: &mut SimCluster) {
     for k in of_kind(sim, "apiextensions.k8s.io", "CustomResourceDefinition") {
         let Some(o) = object(sim, &k) else { continue };
-        if deleting(&o) || o.pointer("/status/conditions").is_some() {
+        if deleting(&o) || o.at("/status/conditions").is_some() {
             continue;
         }
         if sim.clock < created(&o) + sim.config.crd_establish {
             continue;
         }
-        let names = o.pointer("/spec/names").cloned().unwrap_or(json!({}));
+        let names = o.at("/spec/names").cloned().unwrap_or(json!({}));
         let kind = names.get("kind").and_then(Value::as_str).unwrap_or("");
         let plural = names.get("plural").and_then(Value::as_str).unwrap_or("");
         let mut accepted = json!({
@@ -133,7 +135,7 @@ fn crds(sim: &mut SimCluster) {
             }
         }
         let stored: Vec<Value> = o
-            .pointer("/spec/versions")
+            .at("/spec/versions")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -164,7 +166,7 @@ fn namespaces(sim: &mut SimCluster) {
         }
         let Some(o) = object(sim, &k) else { continue };
         let Some(since) = o
-            .pointer("/metadata/deletionTimestamp")
+            .at("/metadata/deletionTimestamp")
             .and_then(Value::as_str)
             .and_then(parse_time)
         else {
@@ -200,7 +202,7 @@ fn garbage_collector(sim: &mut SimCluster) {
             .filter(|(_, s)| {
                 deleting(&s.object)
                     && s.object
-                        .pointer("/metadata/finalizers")
+                        .at("/metadata/finalizers")
                         .and_then(Value::as_array)
                         .is_some_and(|f| f.contains(&json!("foregroundDeletion")))
             })
@@ -235,10 +237,10 @@ pub fn orphan_dependents(sim: &mut SimCluster, u: &str) {
     for d in dependents_of(sim, u) {
         sim.disown(&d, u);
         if let Some(s) = sim.store.get_mut(&d) {
-            if let Some(Value::Array(refs)) = s.object.pointer_mut("/metadata/ownerReferences") {
+            if let Some(Value::Array(refs)) = s.object_mut().at_mut("/metadata/ownerReferences") {
                 refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(u));
                 if refs.is_empty() {
-                    meta_mut(&mut s.object).remove("ownerReferences");
+                    meta_mut(s.object_mut()).remove("ownerReferences");
                 }
             }
             s.managed = super::ssa::prune_missing(
@@ -249,6 +251,23 @@ pub fn orphan_dependents(sim: &mut SimCluster, u: &str) {
             s.managed_json = std::cell::OnceCell::new();
         }
         sim.touch(&d);
+    }
+}
+
+impl SimCluster {
+    /// A Deployment's pod-template-hash, made once per generation of the Deployment (the
+    /// controller looks at a Deployment each time one of its ReplicaSets or Pods moves).
+    fn template_hash(&mut self, d: &Value, template: &Value) -> String {
+        let uid = uid(d);
+        let generation = i64_at(d, "/metadata/generation", 1);
+        if let Some((g, h)) = self.template_hashes.get(&uid)
+            && *g == generation
+        {
+            return h.clone();
+        }
+        let h = template_hash(template);
+        self.template_hashes.insert(uid, (generation, h.clone()));
+        h
     }
 }
 
@@ -277,29 +296,6 @@ fn template_hash(template: &Value) -> String {
         .bytes()
         .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
         .collect()
-}
-
-/// A Deployment without its pod template (what its status is computed from).
-fn without_template(d: &Value) -> Value {
-    match d {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| match (k.as_str(), v) {
-                    ("spec", Value::Object(spec)) => (
-                        k.clone(),
-                        Value::Object(
-                            spec.iter()
-                                .filter(|(f, _)| f.as_str() != "template")
-                                .map(|(f, v)| (f.clone(), v.clone()))
-                                .collect(),
-                        ),
-                    ),
-                    _ => (k.clone(), v.clone()),
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 fn owner_ref(api: &str, kind: &str, name: &str, uid: &str) -> Value {
@@ -378,24 +374,17 @@ fn percent(v: Option<&Value>, of: i64, round_up: bool, default: i64) -> i64 {
 
 fn deployments(sim: &mut SimCluster) {
     for k in sim.woken("apps", "Deployment") {
-        let Some(live) = sim.store.get(&k).map(|s| &s.object) else {
+        let Some(d) = object(sim, &k) else {
             continue;
         };
-        if deleting(live) {
+        if deleting(&d) {
             continue;
         }
         let empty = json!({});
-        let template = live.pointer("/spec/template").unwrap_or(&empty);
-        let hash = template_hash(template);
+        let template = d.at("/spec/template").unwrap_or(&empty);
+        let hash = sim.template_hash(&d, template);
         let rs_name = format!("{}-{hash}", k.name);
         let rs_key = key("apps", "ReplicaSet", &k.namespace, &rs_name);
-        // The template is copied only to make a ReplicaSet of it; the rest is small.
-        let template = if sim.store.contains_key(&rs_key) {
-            Value::Null
-        } else {
-            template.clone()
-        };
-        let d = without_template(live);
         let replicas = i64_at(&d, "/spec/replicas", 1);
         let duid = uid(&d);
         let existing = owned_by(sim, &k.namespace, &duid, "apps", "ReplicaSet");
@@ -403,7 +392,7 @@ fn deployments(sim: &mut SimCluster) {
             .iter()
             .filter_map(|r| object(sim, r))
             .filter_map(|r| {
-                r.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                r.at("/metadata/annotations/deployment.kubernetes.io~1revision")
                     .and_then(Value::as_str)
                     .and_then(|s| s.parse::<i64>().ok())
             })
@@ -411,17 +400,17 @@ fn deployments(sim: &mut SimCluster) {
             .unwrap_or(0);
         if !sim.store.contains_key(&rs_key) {
             let mut labels = template
-                .pointer("/metadata/labels")
+                .at("/metadata/labels")
                 .cloned()
                 .unwrap_or(json!({}));
             labels["pod-template-hash"] = json!(hash);
-            let mut selector = d.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+            let mut selector = d.at("/spec/selector").cloned().unwrap_or(json!({}));
             selector["matchLabels"]["pod-template-hash"] = json!(hash);
             let mut tmpl = template.clone();
             tmpl["metadata"]["labels"] = labels.clone();
             let max = replicas
                 + percent(
-                    d.pointer("/spec/strategy/rollingUpdate/maxSurge"),
+                    d.at("/spec/strategy/rollingUpdate/maxSurge"),
                     replicas,
                     true,
                     1,
@@ -443,7 +432,7 @@ fn deployments(sim: &mut SimCluster) {
                 format!("Scaled up replica set {rs_name} from 0 to {replicas}"),
             );
             if let Some(s) = sim.store.get_mut(&k) {
-                meta_mut(&mut s.object)
+                meta_mut(s.object_mut())
                     .entry("annotations")
                     .or_insert_with(|| json!({}))["deployment.kubernetes.io/revision"] =
                     json!((revision + 1).to_string());
@@ -482,13 +471,13 @@ fn deployments(sim: &mut SimCluster) {
         );
         let total = new_replicas + old_total;
         let max_unavailable = percent(
-            d.pointer("/spec/strategy/rollingUpdate/maxUnavailable"),
+            d.at("/spec/strategy/rollingUpdate/maxUnavailable"),
             replicas,
             false,
             0,
         );
         let now = rfc3339(sim.clock);
-        let old_conditions = d.pointer("/status/conditions").cloned();
+        let old_conditions = d.at("/status/conditions").cloned();
         let available_cond =
             if available >= replicas - max_unavailable && replicas > 0 || replicas == 0 {
                 condition(
@@ -583,16 +572,16 @@ fn deployments(sim: &mut SimCluster) {
         }
         let was = d.get("status").cloned();
         sim.set_status(&k, status.clone());
-        if was.as_ref().and_then(|w| w.pointer("/conditions/1/reason"))
-            != status.pointer("/conditions/1/reason")
+        if was.as_ref().and_then(|w| w.at("/conditions/1/reason"))
+            != status.at("/conditions/1/reason")
         {
             let reason = status
-                .pointer("/conditions/1/reason")
+                .at("/conditions/1/reason")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
             let message = status
-                .pointer("/conditions/1/message")
+                .at("/conditions/1/message")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
@@ -611,15 +600,15 @@ fn set_replicas(sim: &mut SimCluster, k: &ObjectKey, n: i64) {
     let changed = sim
         .store
         .get(k)
-        .is_some_and(|s| s.object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(n));
+        .is_some_and(|s| s.object.at("/spec/replicas").and_then(Value::as_i64) != Some(n));
     if !changed {
         return;
     }
     let rv = sim.next_rv();
     if let Some(s) = sim.store.get_mut(k) {
-        s.object["spec"]["replicas"] = json!(n);
+        s.object_mut()["spec"]["replicas"] = json!(n);
         let generation = i64_at(&s.object, "/metadata/generation", 1) + 1;
-        let meta = meta_mut(&mut s.object);
+        let meta = meta_mut(s.object_mut());
         meta.insert("generation".into(), json!(generation));
         meta.insert("resourceVersion".into(), json!(rv));
     }
@@ -627,7 +616,7 @@ fn set_replicas(sim: &mut SimCluster, k: &ObjectKey, n: i64) {
 }
 
 fn pod_ready(p: &Value) -> bool {
-    p.pointer("/status/conditions")
+    p.at("/status/conditions")
         .and_then(Value::as_array)
         .is_some_and(|c| {
             c.iter().any(|x| {
@@ -659,21 +648,18 @@ fn scale_pods(
         if sim.store.contains_key(&k) {
             continue;
         }
-        let template = owner_obj
-            .pointer("/spec/template")
-            .cloned()
-            .unwrap_or(json!({}));
+        let template = owner_obj.at("/spec/template").cloned().unwrap_or(json!({}));
         let mut pod = json!({
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": name, "namespace": owner.namespace, "labels": template.pointer("/metadata/labels").cloned().unwrap_or(json!({})), "ownerReferences": [owner_ref(api, &owner.kind, &owner.name, &ouid)]},
+            "metadata": {"name": name, "namespace": owner.namespace, "labels": template.at("/metadata/labels").cloned().unwrap_or(json!({})), "ownerReferences": [owner_ref(api, &owner.kind, &owner.name, &ouid)]},
             "spec": template.get("spec").cloned().unwrap_or(json!({})),
         });
         // Controllers other than the StatefulSet's name Pods by generateName.
         if owner.kind != "StatefulSet" {
             meta_mut(&mut pod).insert("generateName".into(), json!(format!("{}-", owner.name)));
         }
-        if let Some(a) = template.pointer("/metadata/annotations") {
+        if let Some(a) = template.at("/metadata/annotations") {
             pod["metadata"]["annotations"] = a.clone();
         }
         pods.push(sim.create_as_controller(pod, "kube-controller-manager"));
@@ -720,10 +706,8 @@ fn statefulsets(sim: &mut SimCluster) {
             continue;
         }
         let want = i64_at(&ss, "/spec/replicas", 1);
-        let ordered = ss
-            .pointer("/spec/podManagementPolicy")
-            .and_then(Value::as_str)
-            != Some("Parallel");
+        let ordered =
+            ss.at("/spec/podManagementPolicy").and_then(Value::as_str) != Some("Parallel");
         // Ordered: the next Pod only once all before it are ready.
         let ouid = uid(&ss);
         let existing = owned_by(sim, &k.namespace, &ouid, "", "Pod");
@@ -746,19 +730,19 @@ fn statefulsets(sim: &mut SimCluster) {
         // Claims of the volume claim templates, one per ordinal, kept after the Pods.
         for ordinal in 0..target {
             for t in ss
-                .pointer("/spec/volumeClaimTemplates")
+                .at("/spec/volumeClaimTemplates")
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default()
             {
                 let tname = t
-                    .pointer("/metadata/name")
+                    .at("/metadata/name")
                     .and_then(Value::as_str)
                     .unwrap_or("data");
                 let claim = format!("{tname}-{}-{ordinal}", k.name);
                 let ck = key("", "PersistentVolumeClaim", &k.namespace, &claim);
                 if !sim.store.contains_key(&ck) {
-                    let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim, "namespace": k.namespace, "labels": ss.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}))}, "spec": t.get("spec").cloned().unwrap_or(json!({}))});
+                    let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim, "namespace": k.namespace, "labels": ss.at("/spec/selector/matchLabels").cloned().unwrap_or(json!({}))}, "spec": t.get("spec").cloned().unwrap_or(json!({}))});
                     sim.create_as_controller(pvc, "kube-controller-manager");
                 }
             }
@@ -773,7 +757,7 @@ fn statefulsets(sim: &mut SimCluster) {
         let revision = format!(
             "{}-{}",
             k.name,
-            template_hash(ss.pointer("/spec/template").unwrap_or(&Value::Null))
+            template_hash(ss.at("/spec/template").unwrap_or(&Value::Null))
         );
         let mut status = json!({
             "observedGeneration": i64_at(&ss, "/metadata/generation", 1),
@@ -826,15 +810,15 @@ fn jobs(sim: &mut SimCluster) {
         if sim
             .store
             .get(&k)
-            .is_none_or(|s| s.object.pointer("/status/completionTime").is_some())
+            .is_none_or(|s| s.object.at("/status/completionTime").is_some())
         {
             continue;
         }
         let Some(job) = object(sim, &k) else { continue };
         if deleting(&job)
-            || job.pointer("/status/completionTime").is_some()
+            || job.at("/status/completionTime").is_some()
             || job
-                .pointer("/status/conditions")
+                .at("/status/conditions")
                 .and_then(Value::as_array)
                 .is_some_and(|c| {
                     c.iter()
@@ -851,16 +835,13 @@ fn jobs(sim: &mut SimCluster) {
             .first()
             .and_then(|p| object(sim, p))
             .and_then(|p| {
-                p.pointer("/status/phase")
+                p.at("/status/phase")
                     .and_then(Value::as_str)
                     .map(str::to_string)
             })
             .unwrap_or_default();
         let now = rfc3339(sim.clock);
-        let start = job
-            .pointer("/status/startTime")
-            .cloned()
-            .unwrap_or(json!(now));
+        let start = job.at("/status/startTime").cloned().unwrap_or(json!(now));
         let status = match phase.as_str() {
             "Succeeded" => json!({
                 "startTime": start, "completionTime": now, "succeeded": 1, "ready": 0, "terminating": 0,
@@ -899,11 +880,11 @@ fn workload_of(sim: &SimCluster, pod: &Value) -> Vec<ObjectKey> {
     let mut out = Vec::new();
     let mut cur = pod;
     let ns = pod
-        .pointer("/metadata/namespace")
+        .at("/metadata/namespace")
         .and_then(Value::as_str)
         .unwrap_or("");
     for _ in 0..4 {
-        let Some(r) = cur.pointer("/metadata/ownerReferences/0") else {
+        let Some(r) = cur.at("/metadata/ownerReferences/0") else {
             break;
         };
         let api = r.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -951,14 +932,14 @@ fn kubelet(sim: &mut SimCluster) {
             faults.contains(&FaultKind::ImagePullBackOff) || faults.contains(&FaultKind::CrashLoop);
         if !broken
             && !job
-            && p.pointer("/status/phase").and_then(Value::as_str) == Some("Running")
+            && p.at("/status/phase").and_then(Value::as_str) == Some("Running")
             && pod_ready(p)
         {
             // Running and ready, and nothing to break it.
             continue;
         }
         let containers: Vec<Value> = p
-            .pointer("/spec/containers")
+            .at("/spec/containers")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
@@ -972,7 +953,7 @@ fn kubelet(sim: &mut SimCluster) {
             c
         };
         let phase = p
-            .pointer("/status/phase")
+            .at("/status/phase")
             .and_then(Value::as_str)
             .unwrap_or("Pending")
             .to_string();
@@ -1078,13 +1059,15 @@ fn timeless(v: &Value) -> Value {
 
 fn claims(sim: &mut SimCluster) {
     for k in of_kind(sim, "", "PersistentVolumeClaim") {
-        if sim.store.get(&k).is_some_and(|s| {
-            s.object.pointer("/status/phase").and_then(Value::as_str) == Some("Bound")
-        }) {
+        if sim
+            .store
+            .get(&k)
+            .is_some_and(|s| s.object.at("/status/phase").and_then(Value::as_str) == Some("Bound"))
+        {
             continue;
         }
         let Some(c) = object(sim, &k) else { continue };
-        if deleting(&c) || c.pointer("/status/phase").and_then(Value::as_str) == Some("Bound") {
+        if deleting(&c) || c.at("/status/phase").and_then(Value::as_str) == Some("Bound") {
             continue;
         }
         let faults = sim.faults_for(&k);
@@ -1101,7 +1084,7 @@ fn claims(sim: &mut SimCluster) {
         // A claim binds through its StorageClass (the default one when it names none); a class
         // that does not exist leaves it Pending, as a real cluster does.
         let class = c
-            .pointer("/spec/storageClassName")
+            .at("/spec/storageClassName")
             .and_then(Value::as_str)
             .map(str::to_string);
         let provisioned = match &class {
@@ -1135,34 +1118,35 @@ fn claims(sim: &mut SimCluster) {
         }
         let status = json!({
             "phase": "Bound",
-            "accessModes": c.pointer("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"])),
-            "capacity": c.pointer("/spec/resources/requests").cloned().unwrap_or(json!({})),
+            "accessModes": c.at("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"])),
+            "capacity": c.at("/spec/resources/requests").cloned().unwrap_or(json!({})),
         });
         sim.set_status(&k, status);
         sim.record(&k, "Bound", "claim bound".to_string());
     }
 }
 
+/// The cloud's load balancer controller: a LoadBalancer Service gets an address a while after
+/// it is created (woken when written, and again when its delay is up).
 fn load_balancers(sim: &mut SimCluster) {
-    for k in of_kind(sim, "", "Service") {
-        if sim.store.get(&k).is_none_or(|s| {
-            s.object.pointer("/spec/type").and_then(Value::as_str) != Some("LoadBalancer")
-        }) {
-            continue;
-        }
+    for k in sim.woken("", "Service") {
         let Some(s) = object(sim, &k) else { continue };
-        if s.pointer("/spec/type").and_then(Value::as_str) != Some("LoadBalancer")
-            || s.pointer("/status/loadBalancer/ingress").is_some()
+        if s.at("/spec/type").and_then(Value::as_str) != Some("LoadBalancer")
+            || s.at("/status/loadBalancer/ingress").is_some()
+            || deleting(&s)
         {
             continue;
         }
-        if sim.clock < created(&s) + sim.config.load_balancer {
+        let ready_at = created(&s) + sim.config.load_balancer;
+        if sim.clock < ready_at {
+            sim.wake_at(&k, ready_at);
             continue;
         }
-        let n = sim.store.keys().position(|x| x == &k).unwrap_or(0);
+        sim.load_balancers += 1;
+        let n = sim.load_balancers;
         sim.set_status(
             &k,
-            json!({"loadBalancer": {"ingress": [{"ip": format!("192.0.2.{}", n % 250 + 1)}]}}),
+            json!({"loadBalancer": {"ingress": [{"ip": format!("192.0.2.{}", (n - 1) % 250 + 1)}]}}),
         );
     }
 }

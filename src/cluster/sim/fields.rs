@@ -433,22 +433,58 @@ pub fn merge(live: &Value, config: &Value, schema: Schema) -> Value {
 /// Leaves (as field-set paths) whose values differ between two objects, including paths
 /// present in only one of them.
 pub fn changed(before: &Value, after: &Value, schema: Schema) -> FieldSet {
-    let a = field_set(before, schema);
-    let b = field_set(after, schema);
     let mut out = FieldSet::new();
-    for p in a.union(&b) {
-        let (x, y) = (get(before, p, schema), get(after, p, schema));
-        // An item of a list changes by coming or going; its fields change on their own.
-        let differs = if matches!(p.last(), Some(Seg::Key(_))) {
-            x.is_some() != y.is_some()
-        } else {
-            x != y
-        };
-        if differs {
-            out.insert(p.clone());
+    changed_below(Some(before), Some(after), schema, &mut Vec::new(), &mut out);
+    out
+}
+
+/// `changed` below `path`: equal subtrees are skipped whole, a subtree on one side only is
+/// changed everywhere, maps are walked key by key, and anything else (lists, scalars, atomic
+/// maps) is compared path by path as the field sets name them.
+fn changed_below(
+    before: Option<&Value>,
+    after: Option<&Value>,
+    schema: Schema,
+    path: &mut Path,
+    out: &mut FieldSet,
+) {
+    match (before, after) {
+        (Some(x), Some(y)) if x == y => {}
+        (None, None) => {}
+        (Some(v), None) | (None, Some(v)) => collect(v, schema, path, out),
+        // A whole object against nothing (a creation): every path of the object.
+        (Some(Value::Null), Some(v)) | (Some(v), Some(Value::Null)) if path.is_empty() => {
+            collect(v, schema, path, out)
+        }
+        (Some(Value::Object(x)), Some(Value::Object(y)))
+            if !x.is_empty() && !y.is_empty() && !schema.atomic_map() =>
+        {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                path.push(Seg::Field(k.clone()));
+                changed_below(x.get(k), y.get(k), schema.child(k), path, out);
+                path.pop();
+            }
+        }
+        (Some(x), Some(y)) => {
+            let (mut a, mut b) = (FieldSet::new(), FieldSet::new());
+            collect(x, schema, path, &mut a);
+            collect(y, schema, path, &mut b);
+            let depth = path.len();
+            for p in a.union(&b) {
+                let rel = &p[depth..];
+                let (x, y) = (get(x, rel, schema), get(y, rel, schema));
+                // An item of a list changes by coming or going; its fields change on their own.
+                let differs = if matches!(p.last(), Some(Seg::Key(_))) {
+                    x.is_some() != y.is_some()
+                } else {
+                    x != y
+                };
+                if differs {
+                    out.insert(p.clone());
+                }
+            }
         }
     }
-    out
 }
 
 /// Whether a path is `prefix` or below it.
@@ -486,5 +522,81 @@ mod tests {
         let fs = field_set(&cfg, Schema::none());
         let shown: Vec<String> = fs.iter().map(|p| Display(p).to_string()).collect();
         assert_eq!(shown, [".b.d", ".l"]);
+    }
+
+    /// `changed` as first written: both field sets whole, then every path looked up on both
+    /// sides. The walk that skips equal subtrees must answer the same.
+    fn changed_by_paths(before: &Value, after: &Value, schema: Schema) -> FieldSet {
+        let (a, b) = (field_set(before, schema), field_set(after, schema));
+        a.union(&b)
+            .filter(|p| {
+                let (x, y) = (get(before, p, schema), get(after, p, schema));
+                if matches!(p.last(), Some(Seg::Key(_))) {
+                    x.is_some() != y.is_some()
+                } else {
+                    x != y
+                }
+            })
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn changed_skips_equal_subtrees_and_answers_as_every_path_compared() {
+        let mut catalog = crate::schema::catalog::Catalog::builtin();
+        let root = match catalog.resolve("apps", "v1", "Deployment") {
+            crate::schema::catalog::Resolution::Found(r) => catalog.root(&r.clone()),
+            _ => None,
+        };
+        let schema = Schema {
+            schemas: Some(&catalog.schemas),
+            node: root,
+        };
+        let base = json!({
+            "metadata": {"labels": {"app": "a"}, "annotations": {}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "a"}},
+                "template": {"metadata": {"labels": {"app": "a"}}, "spec": {
+                    "containers": [
+                        {"name": "app", "image": "a:1", "ports": [{"containerPort": 80}],
+                         "env": [{"name": "X", "value": "1"}], "args": ["-v"]},
+                        {"name": "side", "image": "s:1"}],
+                    "tolerations": [{"key": "k", "operator": "Exists"}]}}},
+            "status": {"replicas": 2}
+        });
+        let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
+            Box::new(|_| {}),
+            Box::new(|v| v["spec"]["replicas"] = json!(3)),
+            Box::new(|v| v["spec"]["template"]["spec"]["containers"][0]["image"] = json!("a:2")),
+            Box::new(|v| {
+                v["spec"]["template"]["spec"]["containers"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            }),
+            Box::new(|v| v["spec"]["template"]["spec"]["containers"][1]["name"] = json!("other")),
+            Box::new(|v| v["spec"]["template"]["spec"]["containers"][0]["args"] = json!(["-q"])),
+            Box::new(|v| v["spec"]["template"]["spec"]["containers"][0]["env"] = json!([])),
+            Box::new(|v| {
+                v["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] =
+                    json!("UDP")
+            }),
+            Box::new(|v| v["spec"]["template"]["spec"]["tolerations"] = json!([{"key": "j"}])),
+            Box::new(|v| v["metadata"]["annotations"] = json!({"a": "b"})),
+            Box::new(|v| v["metadata"] = json!({})),
+            Box::new(|v| v["spec"] = json!("not an object")),
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("status");
+            }),
+            Box::new(|v| *v = Value::Null),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut after = base.clone();
+            edit(&mut after);
+            for (x, y) in [(&base, &after), (&after, &base)] {
+                for s in [schema, Schema::none()] {
+                    assert_eq!(changed(x, y, s), changed_by_paths(x, y, s), "edit {i}");
+                }
+            }
+        }
     }
 }

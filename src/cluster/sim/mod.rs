@@ -30,9 +30,11 @@ use super::{
 use crate::object::ObjectKey;
 use crate::object::selector::Selector;
 use crate::schema::catalog::{Catalog, Resolution};
+use crate::util::Pointer;
 use serde_json::{Map, Value, json};
 use ssa::{Managed, Operation};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Delays and sizes of the simulated cluster.
 #[derive(Clone, Debug)]
@@ -131,14 +133,83 @@ pub struct Event {
     pub message: String,
 }
 
-/// A stored object.
+/// A stored object. The object is shared: reads, lists, watches and snapshots take a
+/// reference, and a write copies it only while someone else still holds the old version.
 #[derive(Clone, Debug)]
 pub struct Stored {
-    pub object: Value,
+    pub object: Arc<Value>,
     pub managed: Vec<Managed>,
     /// `managed` as the API shows it, made on the first read after a write (reset it when
     /// `managed` changes).
     pub managed_json: std::cell::OnceCell<Value>,
+}
+
+impl Stored {
+    /// The object to change in place (copied first when an older version is still held).
+    pub fn object_mut(&mut self) -> &mut Value {
+        Arc::make_mut(&mut self.object)
+    }
+}
+
+/// The stored objects: hashed by key for the reads and writes every request and controller
+/// makes, with the keys also kept in order for lists and kinds (`range`, `iter`). The hash
+/// map's own order is never seen, so results stay deterministic.
+#[derive(Default)]
+pub(crate) struct Store {
+    objects: std::collections::HashMap<ObjectKey, Stored>,
+    order: BTreeSet<ObjectKey>,
+}
+
+impl Store {
+    pub(crate) fn get(&self, key: &ObjectKey) -> Option<&Stored> {
+        self.objects.get(key)
+    }
+
+    pub(crate) fn get_mut(&mut self, key: &ObjectKey) -> Option<&mut Stored> {
+        self.objects.get_mut(key)
+    }
+
+    pub(crate) fn contains_key(&self, key: &ObjectKey) -> bool {
+        self.objects.contains_key(key)
+    }
+
+    fn insert(&mut self, key: ObjectKey, stored: Stored) -> Option<Stored> {
+        match self.objects.get_mut(&key) {
+            Some(old) => Some(std::mem::replace(old, stored)),
+            None => {
+                self.order.insert(key.clone());
+                self.objects.insert(key, stored)
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &ObjectKey) -> Option<Stored> {
+        let stored = self.objects.remove(key)?;
+        self.order.remove(key);
+        Some(stored)
+    }
+
+    /// Objects from `start` on, in key order.
+    fn range(&self, start: ObjectKey) -> impl Iterator<Item = (&ObjectKey, &Stored)> {
+        self.order
+            .range(start..)
+            .filter_map(|k| self.objects.get(k).map(|s| (k, s)))
+    }
+
+    /// Every object, in key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Stored)> {
+        self.order
+            .iter()
+            .filter_map(|k| self.objects.get(k).map(|s| (k, s)))
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &ObjectKey> {
+        self.order.iter()
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Stored> {
+        self.objects.values_mut()
+    }
 }
 
 /// A served custom kind.
@@ -154,7 +225,7 @@ struct CustomKind {
 pub struct SimCluster {
     pub config: SimConfig,
     catalog: Catalog,
-    store: BTreeMap<ObjectKey, Stored>,
+    store: Store,
     custom: BTreeMap<(String, String), CustomKind>,
     clock: Millis,
     rv: u64,
@@ -165,6 +236,8 @@ pub struct SimCluster {
     pub events: Vec<Event>,
     /// Cluster IPs handed out.
     next_ip: u32,
+    /// Load balancer addresses handed out.
+    load_balancers: u32,
     /// Objects their controllers are to look at on the next tick: written since, or owning
     /// an object written since (a real controller's informers and work queue). Each kind has
     /// one controller, so the key says whose queue it is in.
@@ -179,6 +252,10 @@ pub struct SimCluster {
     /// Something was deleted or marked for deletion, or an object with owners was written,
     /// since the garbage collector last looked.
     gc_pending: bool,
+    /// What `served` answered, by `group/version/kind` (cleared when the served kinds change).
+    served_memo: std::cell::RefCell<std::collections::HashMap<String, Result<Resource, ApiError>>>,
+    /// Pod-template hashes of Deployments by uid, with the generation they were made at.
+    template_hashes: std::collections::HashMap<String, (i64, String)>,
     /// Every change in order, for watches; kept only when the cluster is served
     /// ([`SimCluster::serve_api`]), so in-process runs pay nothing for it.
     journal: Option<api::Journal>,
@@ -194,7 +271,7 @@ impl SimCluster {
         let mut sim = SimCluster {
             config,
             catalog: Catalog::builtin(),
-            store: BTreeMap::new(),
+            store: Store::default(),
             custom: BTreeMap::new(),
             clock,
             rv: 1000,
@@ -203,11 +280,14 @@ impl SimCluster {
             fail_counts: BTreeMap::new(),
             events: Vec::new(),
             next_ip: 10,
+            load_balancers: 0,
             wakeups: BTreeSet::new(),
             timers: BTreeSet::new(),
             by_uid: BTreeMap::new(),
             owned: BTreeMap::new(),
             gc_pending: false,
+            template_hashes: Default::default(),
+            served_memo: Default::default(),
             journal: None,
             wire_fields: false,
         };
@@ -250,6 +330,7 @@ impl SimCluster {
         if !entry.versions.iter().any(|v| v == version) {
             entry.versions.push(version.to_string());
         }
+        self.kinds_changed();
     }
 
     /// Adds a fault.
@@ -345,7 +426,7 @@ impl SimCluster {
             namespace: namespace.unwrap_or("").to_string(),
             name: String::new(),
         };
-        self.store.range(start..).take_while(move |(k, _)| {
+        self.store.range(start).take_while(move |(k, _)| {
             k.group == group && k.kind == kind && namespace.is_none_or(|n| k.namespace == n)
         })
     }
@@ -364,6 +445,27 @@ impl SimCluster {
 
     /// Discovery for a group and kind (any version served).
     fn served(&self, group: &str, version: &str, kind: &str) -> Result<Resource, ApiError> {
+        let memo = format!("{group}/{version}/{kind}");
+        if let Some(answer) = self.served_memo.borrow().get(&memo) {
+            return answer.clone();
+        }
+        let answer = self.served_uncached(group, version, kind);
+        self.served_memo.borrow_mut().insert(memo, answer.clone());
+        answer
+    }
+
+    /// What discovery answers has changed (a CRD registered, Established or removed, a kind
+    /// assumed): the memo of `served` is stale.
+    fn kinds_changed(&mut self) {
+        self.served_memo.get_mut().clear();
+    }
+
+    fn served_uncached(
+        &self,
+        group: &str,
+        version: &str,
+        kind: &str,
+    ) -> Result<Resource, ApiError> {
         if let Some(c) = self.custom.get(&(group.to_string(), kind.to_string()))
             && c.established
             && (version.is_empty() || c.versions.iter().any(|v| v == version))
@@ -424,7 +526,7 @@ impl SimCluster {
         };
         self.store
             .get(&key)
-            .map(|s| s.object.pointer("/metadata/deletionTimestamp").is_none())
+            .map(|s| s.object.at("/metadata/deletionTimestamp").is_none())
     }
 
     /// The schema root of a kind, for list types in merges.
@@ -487,7 +589,7 @@ impl SimCluster {
                 key.name
             )));
         };
-        let mut next = stored.object.clone();
+        let mut next = (*stored.object).clone();
         change(&mut next);
         let api = stored
             .object
@@ -511,14 +613,7 @@ impl SimCluster {
             self.clock,
             schema,
         );
-        self.commit(
-            key.clone(),
-            stored.object.clone(),
-            next,
-            managed,
-            false,
-            true,
-        )
+        self.commit(key.clone(), &stored.object, next, managed, false, true)
     }
 
     fn plural_of(&self, key: &ObjectKey) -> String {
@@ -533,7 +628,7 @@ impl SimCluster {
     fn commit(
         &mut self,
         key: ObjectKey,
-        old: Value,
+        old: &Value,
         mut next: Value,
         managed: Vec<Managed>,
         creating: bool,
@@ -557,7 +652,7 @@ impl SimCluster {
                 "deletionGracePeriodSeconds",
                 "resourceVersion",
             ] {
-                if let Some(v) = old.pointer(&format!("/metadata/{k}")) {
+                if let Some(v) = old.at(&format!("/metadata/{k}")) {
                     meta_mut(&mut next).insert(k.into(), v.clone());
                 }
             }
@@ -569,7 +664,7 @@ impl SimCluster {
                 && admission::bumps_generation(&key, &old, &next, status_subresource)
             {
                 let g = old
-                    .pointer("/metadata/generation")
+                    .at("/metadata/generation")
                     .and_then(Value::as_i64)
                     .unwrap_or(1)
                     + 1;
@@ -577,7 +672,7 @@ impl SimCluster {
             }
         }
         let unchanged = !creating
-            && strip_volatile(&old) == strip_volatile(&next)
+            && same_but_volatile(old, &next)
             && self.store.get(&key).is_some_and(|s| s.managed == managed);
         if unchanged {
             return Ok(if show { self.render(&key) } else { Value::Null });
@@ -600,16 +695,16 @@ impl SimCluster {
                 node: root,
             },
         );
-        let released = next.pointer("/metadata/deletionTimestamp").is_some()
+        let released = next.at("/metadata/deletionTimestamp").is_some()
             && next
-                .pointer("/metadata/finalizers")
+                .at("/metadata/finalizers")
                 .and_then(Value::as_array)
                 .is_none_or(|f| f.is_empty());
-        self.gc_pending |= next.pointer("/metadata/ownerReferences").is_some();
+        self.gc_pending |= next.at("/metadata/ownerReferences").is_some();
         self.put(
             key.clone(),
             Stored {
-                object: next,
+                object: Arc::new(next),
                 managed,
                 managed_json: std::cell::OnceCell::new(),
             },
@@ -630,11 +725,7 @@ impl SimCluster {
             let old = old.object.clone();
             self.unindex(&key, &old);
         }
-        if let Some(u) = stored
-            .object
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-        {
+        if let Some(u) = stored.object.at("/metadata/uid").and_then(Value::as_str) {
             self.by_uid.insert(u.to_string(), key.clone());
         }
         for owner in owner_uids(&stored.object) {
@@ -712,7 +803,7 @@ impl SimCluster {
     }
 
     fn unindex(&mut self, key: &ObjectKey, object: &Value) {
-        if let Some(u) = object.pointer("/metadata/uid").and_then(Value::as_str)
+        if let Some(u) = object.at("/metadata/uid").and_then(Value::as_str)
             && self.by_uid.get(u) == Some(key)
         {
             self.by_uid.remove(u);
@@ -741,7 +832,7 @@ impl SimCluster {
         let Some(s) = self.store.get(key) else {
             return Value::Null;
         };
-        let mut v = s.object.clone();
+        let mut v = (*s.object).clone();
         if !s.managed.is_empty() {
             let managed = s.managed_json.get_or_init(|| {
                 Value::Array(s.managed.iter().map(|m| self.managed_json(m)).collect())
@@ -775,19 +866,14 @@ impl SimCluster {
         let Some(obj) = self.store.get(key).map(|s| s.object.clone()) else {
             return;
         };
-        let s = |p: &str| {
-            obj.pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let s = |p: &str| obj.at(p).and_then(Value::as_str).unwrap_or("").to_string();
         let (group, kind, plural) = (
             s("/spec/group"),
             s("/spec/names/kind"),
             s("/spec/names/plural"),
         );
         let versions: Vec<String> = obj
-            .pointer("/spec/versions")
+            .at("/spec/versions")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -795,11 +881,11 @@ impl SimCluster {
             .filter_map(|v| v.get("name").and_then(Value::as_str).map(str::to_string))
             .collect();
         let status_sub = obj
-            .pointer("/spec/versions")
+            .at("/spec/versions")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .any(|v| v.pointer("/subresources/status").is_some());
+            .any(|v| v.at("/subresources/status").is_some());
         let established = self
             .custom
             .get(&(group.clone(), kind.clone()))
@@ -820,6 +906,7 @@ impl SimCluster {
                 crd: key.name.clone(),
             },
         );
+        self.kinds_changed();
     }
 
     /// Marks a CRD Established: its kind is served, its schema known.
@@ -835,6 +922,7 @@ impl SimCluster {
                 c.established = true;
             }
         }
+        self.kinds_changed();
     }
 
     /// Removes an object at once (finalizers already done), and what its removal implies.
@@ -848,13 +936,13 @@ impl SimCluster {
             // The CRD's cleanup finalizer removes every stored object of its kind first.
             let group = removed
                 .object
-                .pointer("/spec/group")
+                .at("/spec/group")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
             let kind = removed
                 .object
-                .pointer("/spec/names/kind")
+                .at("/spec/names/kind")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
@@ -866,6 +954,7 @@ impl SimCluster {
                 self.remove_now(&k);
             }
             self.custom.retain(|_, c| c.crd != key.name);
+            self.kinds_changed();
         }
     }
 
@@ -877,10 +966,10 @@ impl SimCluster {
         }
         let rv = self.next_rv();
         if let Some(s) = self.store.get_mut(key) {
-            if let Some(m) = s.object.as_object_mut() {
+            if let Some(m) = s.object_mut().as_object_mut() {
                 m.insert("status".into(), status);
             }
-            meta_mut(&mut s.object).insert("resourceVersion".into(), json!(rv));
+            meta_mut(s.object_mut()).insert("resourceVersion".into(), json!(rv));
         }
         // A status is written by the object's own controller: its owners look again, it
         // need not.
@@ -905,7 +994,7 @@ impl SimCluster {
             fields: fields::field_set(&strip_meta_for_fields(&obj), fields::Schema::none()),
             time: self.clock,
         }];
-        let _ = self.commit(key.clone(), Value::Null, obj, managed, true, false);
+        let _ = self.commit(key.clone(), &Value::Null, obj, managed, true, false);
         key
     }
 
@@ -943,14 +1032,14 @@ impl SimCluster {
         key: ObjectKey,
         resource: &Resource,
         creating: bool,
-        live: Value,
+        live: &Value,
         mut next: Value,
         managed: Vec<Managed>,
         root: Option<crate::schema::NodeId>,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         let allocated = self.next_ip;
-        let old = (!creating).then_some(&live);
+        let old = (!creating).then_some(live);
         admission::defaults(self, &key, old, &mut next);
         if creating
             && next.get("status").is_none()
@@ -975,7 +1064,7 @@ impl SimCluster {
                     .insert("uid".into(), json!("00000000-0000-0000-0000-000000000000"));
             } else {
                 for k in ["uid", "creationTimestamp", "generation", "resourceVersion"] {
-                    if let Some(x) = live.pointer(&format!("/metadata/{k}")) {
+                    if let Some(x) = live.at(&format!("/metadata/{k}")) {
                         meta_mut(&mut v).insert(k.into(), x.clone());
                     }
                 }
@@ -983,7 +1072,7 @@ impl SimCluster {
                     && admission::bumps_generation(&key, &live, &v, resource.status_subresource)
                 {
                     let g = live
-                        .pointer("/metadata/generation")
+                        .at("/metadata/generation")
                         .and_then(Value::as_i64)
                         .unwrap_or(1)
                         + 1;
@@ -1066,13 +1155,35 @@ pub(crate) fn strip_meta_for_fields(v: &Value) -> Value {
     v
 }
 
-fn strip_volatile(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(Value::Object(meta)) = v.as_object_mut().and_then(|m| m.get_mut("metadata")) {
-        meta.remove("resourceVersion");
-        meta.remove("managedFields");
-    }
-    v
+/// Whether two versions of an object are the same but for what every write changes
+/// (`resourceVersion`, `managedFields`), compared in place.
+fn same_but_volatile(a: &Value, b: &Value) -> bool {
+    const VOLATILE: [&str; 2] = ["resourceVersion", "managedFields"];
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let same_meta = |x: Option<&Value>, y: Option<&Value>| match (x, y) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let kept = |m: &'_ Map<String, Value>| {
+                m.iter()
+                    .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
+                    .count()
+            };
+            kept(x) == kept(y)
+                && x.iter()
+                    .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
+                    .all(|(k, v)| y.get(k) == Some(v))
+        }
+        (x, y) => x == y,
+    };
+    a.len() == b.len()
+        && a.iter().all(|(k, v)| {
+            if k == "metadata" {
+                same_meta(Some(v), b.get(k))
+            } else {
+                b.get(k) == Some(v)
+            }
+        })
 }
 
 impl Cluster for SimCluster {
@@ -1103,11 +1214,7 @@ impl Cluster for SimCluster {
         let keys: Vec<ObjectKey> = self
             .stored_of(g, kind, namespace)
             .filter(|(_, s)| {
-                sel.matches(
-                    s.object
-                        .pointer("/metadata/labels")
-                        .and_then(Value::as_object),
-                )
+                sel.matches(s.object.at("/metadata/labels").and_then(Value::as_object))
             })
             .map(|(k, _)| k.clone())
             .collect();
@@ -1136,17 +1243,15 @@ impl Cluster for SimCluster {
         {
             m.remove("status");
         }
-        let old = self.store.get(&key).cloned();
         let root = self.schema_root(group, version, &kind);
+        let old = self.store.get(&key);
+        let creating = old.is_none();
+        let live = old.map(|s| s.object.clone()).unwrap_or_default();
+        let previous = old.map(|s| s.managed.clone()).unwrap_or_default();
         let schema = fields::Schema {
             schemas: Some(&self.catalog.schemas),
             node: root,
         };
-        let live = old
-            .as_ref()
-            .map(|s| s.object.clone())
-            .unwrap_or(Value::Null);
-        let previous = old.as_ref().map(|s| s.managed.clone()).unwrap_or_default();
         let undeclared = fields::undeclared(&strip_meta_for_fields(&config), schema);
         if !undeclared.is_empty() {
             let shown: Vec<String> = undeclared
@@ -1186,8 +1291,8 @@ impl Cluster for SimCluster {
         self.admit(
             key,
             &resource,
-            old.is_none(),
-            live,
+            creating,
+            &live,
             next,
             outcome.managed,
             root,
@@ -1208,7 +1313,7 @@ impl Cluster for SimCluster {
         };
         let rv = stored
             .object
-            .pointer("/metadata/resourceVersion")
+            .at("/metadata/resourceVersion")
             .and_then(Value::as_str)
             .unwrap_or("");
         if rv != resource_version {
@@ -1221,13 +1326,13 @@ impl Cluster for SimCluster {
             return Ok(false);
         };
         let managed = api::managed_from_wire(&upgraded, clock);
-        let mut object = stored.object.clone();
+        let mut object = (*stored.object).clone();
         let rv = self.next_rv();
         meta_mut(&mut object).insert("resourceVersion".into(), json!(rv));
         self.put(
             key.clone(),
             Stored {
-                object,
+                object: Arc::new(object),
                 managed,
                 managed_json: std::cell::OnceCell::new(),
             },
@@ -1254,7 +1359,7 @@ impl Cluster for SimCluster {
         ] {
             let have = stored
                 .object
-                .pointer(pointer)
+                .at(pointer)
                 .and_then(Value::as_str)
                 .unwrap_or("");
             if let Some(want) = want
@@ -1281,17 +1386,17 @@ impl Cluster for SimCluster {
         let Some(object) = self.store.get(key).map(|s| &s.object) else {
             return Ok(false);
         };
-        if object.pointer("/metadata/deletionTimestamp").is_some() {
+        if object.at("/metadata/deletionTimestamp").is_some() {
             return Ok(true);
         }
         let namespace = key.group.is_empty() && key.kind == "Namespace";
         let mut finalizers: Vec<Value> = object
-            .pointer("/metadata/finalizers")
+            .at("/metadata/finalizers")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
         let uid = object
-            .pointer("/metadata/uid")
+            .at("/metadata/uid")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
@@ -1311,7 +1416,7 @@ impl Cluster for SimCluster {
             return Ok(true);
         }
         // Held by finalizers: marked, and copied only then.
-        let Some(mut obj) = self.store.get(key).map(|s| s.object.clone()) else {
+        let Some(mut obj) = self.store.get(key).map(|s| (*s.object).clone()) else {
             return Ok(false);
         };
         let now = rfc3339(self.clock);
@@ -1329,7 +1434,7 @@ impl Cluster for SimCluster {
         let rv = self.next_rv();
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv));
         if let Some(s) = self.store.get_mut(key) {
-            s.object = obj;
+            s.object = Arc::new(obj);
         }
         self.touch(key);
         self.record(key, "Terminating", format!("{key} is being deleted"));
@@ -1357,7 +1462,7 @@ impl Cluster for SimCluster {
 /// The keys of an object's owners (owners are in the object's namespace, or cluster-scoped).
 fn owner_keys(namespace: &str, object: &Value) -> Vec<ObjectKey> {
     let refs = object
-        .pointer("/metadata/ownerReferences")
+        .at("/metadata/ownerReferences")
         .and_then(Value::as_array);
     refs.into_iter()
         .flatten()
@@ -1377,7 +1482,7 @@ fn owner_keys(namespace: &str, object: &Value) -> Vec<ObjectKey> {
 /// The uids an object's owner references name.
 fn owner_uids(object: &Value) -> impl Iterator<Item = &str> {
     object
-        .pointer("/metadata/ownerReferences")
+        .at("/metadata/ownerReferences")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()

@@ -8,6 +8,7 @@
 use super::*;
 use crate::cluster::{ApplyOptions, Cluster, DeleteOptions, Propagation};
 use crate::syntax::{Limits, parse};
+use crate::util::Pointer;
 use regex::Regex;
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -93,7 +94,7 @@ fn manifest(scenario: &str, file: &str) -> Value {
         v.get("kind").and_then(Value::as_str),
         Some("CustomResourceDefinition" | "Namespace")
     );
-    if !cluster_scoped && v.pointer("/metadata/namespace").is_none() {
+    if !cluster_scoped && v.at("/metadata/namespace").is_none() {
         meta_mut(&mut v).insert("namespace".into(), json!(NS));
     }
     v
@@ -600,7 +601,7 @@ fn generation_follows_the_servers_rules() {
         .unwrap();
     let v = get(&mut sim, &d);
     let replicas = v
-        .pointer("/status/replicas")
+        .at("/status/replicas")
         .map(Value::to_string)
         .unwrap_or_default();
     assert_eq!(
@@ -1136,9 +1137,9 @@ fn controllers_wake_on_changes_and_leave_a_settled_cluster_alone() {
     sim.sleep(sim.config.pod_ready * 2);
     assert_eq!(kstatus(&mut sim, &web), Status::Current);
     // Settled: an hour of ticks writes nothing.
-    let before: Vec<Value> = sim.objects().map(|(_, s)| s.object.clone()).collect();
+    let before: Vec<Value> = sim.objects().map(|(_, s)| (*s.object).clone()).collect();
     sim.sleep(3_600_000);
-    let after: Vec<Value> = sim.objects().map(|(_, s)| s.object.clone()).collect();
+    let after: Vec<Value> = sim.objects().map(|(_, s)| (*s.object).clone()).collect();
     assert_eq!(before, after, "a settled cluster changes nothing");
     // A Pod deleted by hand wakes its ReplicaSet, which makes another; the Deployment becomes
     // Current again once it is ready.

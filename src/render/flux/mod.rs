@@ -22,6 +22,7 @@ use crate::object::{Object, ObjectKey, Origin};
 use crate::source::ignore::Ignore;
 use crate::source::{self, FileId, SourceSet};
 use crate::syntax::{self, Limits, emit};
+use crate::util::Pointer;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -748,11 +749,11 @@ impl<'a> Expander<'a> {
             if is_helm_release(o) {
                 let chart = o
                     .value
-                    .pointer("/spec/chart/spec/chart")
+                    .at("/spec/chart/spec/chart")
                     .and_then(Value::as_str)
                     .map(|c| format!("chart `{c}`"))
                     .or_else(|| {
-                        let r = o.value.pointer("/spec/chartRef")?;
+                        let r = o.value.at("/spec/chartRef")?;
                         Some(format!(
                             "chart from {}/{}",
                             r.get("kind")?.as_str()?,
@@ -760,7 +761,7 @@ impl<'a> Expander<'a> {
                         ))
                     })
                     .unwrap_or_else(|| "chart".into());
-                let at = if o.value.pointer("/spec/chartRef").is_some() {
+                let at = if o.value.at("/spec/chartRef").is_some() {
                     "/spec/chartRef"
                 } else {
                     "/spec/chart"
@@ -1130,7 +1131,7 @@ impl<'a> Expander<'a> {
                     o.value = doc.value;
                     let s = |p: &str| {
                         o.value
-                            .pointer(p)
+                            .at(p)
                             .and_then(Value::as_str)
                             .unwrap_or("")
                             .to_string()

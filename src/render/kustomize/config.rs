@@ -3,6 +3,7 @@
 //! configurations of child kustomizations flow up into their parents, as in kustomize.
 
 use super::fieldspec::{FieldSpec, Gvk};
+use crate::util::Pointer;
 use serde::Deserialize;
 
 /// One `nameReference` entry: a kind that is referred to, and where referrers hold its name.
@@ -190,7 +191,7 @@ impl TransformerConfig {
         ) {
             let Some(props) = defs
                 .get(type_name)
-                .and_then(|d| d.pointer("/Schema/properties"))
+                .and_then(|d| d.at("/Schema/properties"))
                 .and_then(Value::as_object)
             else {
                 return;
@@ -250,7 +251,7 @@ impl TransformerConfig {
             return tc;
         };
         for (name, def) in defs {
-            let props = def.pointer("/Schema/properties").and_then(Value::as_object);
+            let props = def.at("/Schema/properties").and_then(Value::as_object);
             if !props.is_some_and(|p| {
                 p.contains_key("kind") && p.contains_key("apiVersion") && p.contains_key("metadata")
             }) {

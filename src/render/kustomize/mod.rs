@@ -24,6 +24,7 @@ use crate::render::jsonpatch;
 use crate::schema::{Catalog, Resolution};
 use crate::source::{self, FileId, SourceSet};
 use crate::syntax::{self, Limits};
+use crate::util::Pointer;
 use config::TransformerConfig;
 use resource::{Behavior, ResId, ResMap, Resource, gvk_from};
 use serde_json::{Map, Value, json};
@@ -621,7 +622,7 @@ impl<'s> Kustomizer<'s> {
                 }
                 continue;
             }
-            if v.pointer("/metadata/name")
+            if v.at("/metadata/name")
                 .and_then(Value::as_str)
                 .is_none_or(str::is_empty)
             {
@@ -1072,7 +1073,7 @@ impl<'s> Kustomizer<'s> {
                         kf.name.clone()
                     };
                 let mut by = json!({ "apiVersion": "builtin", "kind": kind });
-                if let Some(n) = p.pointer("/metadata/name").and_then(Value::as_str) {
+                if let Some(n) = p.at("/metadata/name").and_then(Value::as_str) {
                     by["name"] = json!(n);
                 }
                 r.origin_note = Some(json!({ "configuredIn": configured_in, "configuredBy": by }));
@@ -1168,13 +1169,13 @@ impl<'s> Kustomizer<'s> {
                 for field in ["labels", "annotations"] {
                     let mut merged = old
                         .obj
-                        .pointer(&format!("/metadata/{field}"))
+                        .at(&format!("/metadata/{field}"))
                         .and_then(Value::as_object)
                         .cloned()
                         .unwrap_or_default();
                     if let Some(new) = r
                         .obj
-                        .pointer(&format!("/metadata/{field}"))
+                        .at(&format!("/metadata/{field}"))
                         .and_then(Value::as_object)
                     {
                         merged.extend(new.clone());
@@ -1392,7 +1393,7 @@ impl<'s> Kustomizer<'s> {
         match kind {
             "NamespaceTransformer" => {
                 let ns = p
-                    .pointer("/metadata/namespace")
+                    .at("/metadata/namespace")
                     .and_then(Value::as_str)
                     .unwrap_or("");
                 let mut tc = acc.config.clone();
@@ -2039,7 +2040,7 @@ impl<'s> Kustomizer<'s> {
         for r in res.list.iter_mut() {
             // kustomize rewrites annotations when it removes its build annotations, and an empty
             // (or null) annotations map disappears.
-            let needed = match r.obj.pointer("/metadata/annotations") {
+            let needed = match r.obj.at("/metadata/annotations") {
                 None => false,
                 Some(Value::Object(a)) => a.is_empty() || a.values().any(|v| !v.is_string()),
                 Some(_) => true,
@@ -2173,7 +2174,7 @@ fn inline_resources(text: &str) -> Option<Vec<Resource>> {
             .and_then(Value::as_str)
             .is_none_or(str::is_empty)
             || d.value
-                .pointer("/metadata/name")
+                .at("/metadata/name")
                 .and_then(Value::as_str)
                 .is_none_or(str::is_empty)
         {

@@ -5,6 +5,7 @@
 
 use super::fieldspec::{Gvk, split_api_version};
 use crate::object::Origin;
+use crate::util::Pointer;
 use serde_json::{Map, Value};
 use std::fmt;
 use std::rc::Rc;
@@ -288,14 +289,12 @@ impl Resource {
     }
 
     pub fn labels(&self) -> Option<&Map<String, Value>> {
-        self.obj
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
+        self.obj.at("/metadata/labels").and_then(Value::as_object)
     }
 
     pub fn annotations(&self) -> Option<&Map<String, Value>> {
         self.obj
-            .pointer("/metadata/annotations")
+            .at("/metadata/annotations")
             .and_then(Value::as_object)
     }
 

@@ -9,6 +9,7 @@
 //! resources, have no schema, so all their lists are replaced. [`KNOWN_IN_V1_21`] draws that line.
 
 use crate::schema::{Additional, ListType, Node, NodeId, Schemas};
+use crate::util::Pointer;
 use serde_json::{Map, Value};
 
 /// Group/versions and kinds in the Kubernetes v1.21 API that kustomize's schema describes.
@@ -189,7 +190,7 @@ impl<'s> Merger<'s> {
         for rel in below {
             let (parent, key) = rel.rsplit_once('/').unwrap_or(("", rel));
             let key = key.replace("~1", "/").replace("~0", "~");
-            if let Some(Value::Object(m)) = v.pointer_mut(parent)
+            if let Some(Value::Object(m)) = v.at_mut(parent)
                 && m.get(&key).is_some_and(Value::is_null)
             {
                 m.remove(&key);
