@@ -931,7 +931,8 @@ pub fn plan_with(
                 });
                 continue;
             }
-            let want = wants[n].clone();
+            // Taken, not copied: the plan keeps the one copy.
+            let want = std::mem::take(&mut wants[n]);
             let mut answer = answers
                 .next()
                 .unwrap_or_else(|| Err(ApiError::new(500, "InternalError", "no answer")));

@@ -563,7 +563,8 @@ mod tests {
                     "tolerations": [{"key": "k", "operator": "Exists"}]}}},
             "status": {"replicas": 2}
         });
-        let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<Edit> = vec![
             Box::new(|_| {}),
             Box::new(|v| v["spec"]["replicas"] = json!(3)),
             Box::new(|v| v["spec"]["template"]["spec"]["containers"][0]["image"] = json!("a:2")),

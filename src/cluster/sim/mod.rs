@@ -661,7 +661,7 @@ impl SimCluster {
                 .map(|r| r.status_subresource)
                 .unwrap_or(true);
             if admission::has_generation(&key)
-                && admission::bumps_generation(&key, &old, &next, status_subresource)
+                && admission::bumps_generation(&key, old, &next, status_subresource)
             {
                 let g = old
                     .at("/metadata/generation")
@@ -1069,7 +1069,7 @@ impl SimCluster {
                     }
                 }
                 if admission::has_generation(&key)
-                    && admission::bumps_generation(&key, &live, &v, resource.status_subresource)
+                    && admission::bumps_generation(&key, live, &v, resource.status_subresource)
                 {
                     let g = live
                         .at("/metadata/generation")
