@@ -1,5 +1,6 @@
 //! Small helpers with no better home: base64 (standard alphabet, as Go's encoding/json uses for
-//! `[]byte`), a cheap string hash for span lookups, and edit distance for "did you mean".
+//! `[]byte`), a cheap string hash for span lookups, edit distance for "did you mean", and JSON
+//! pointers read without allocating (`Pointer`).
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

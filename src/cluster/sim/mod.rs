@@ -20,6 +20,7 @@ pub mod controllers;
 pub mod fields;
 pub mod internal;
 pub mod ssa;
+mod store;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +36,8 @@ use serde_json::{Map, Value, json};
 use ssa::{Managed, Operation};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+pub(crate) use store::Store;
+pub use store::Stored;
 
 /// Delays and sizes of the simulated cluster.
 #[derive(Clone, Debug)]
@@ -131,85 +134,6 @@ pub struct Event {
     pub object: ObjectKey,
     pub reason: String,
     pub message: String,
-}
-
-/// A stored object. The object is shared: reads, lists, watches and snapshots take a
-/// reference, and a write copies it only while someone else still holds the old version.
-#[derive(Clone, Debug)]
-pub struct Stored {
-    pub object: Arc<Value>,
-    pub managed: Vec<Managed>,
-    /// `managed` as the API shows it, made on the first read after a write (reset it when
-    /// `managed` changes).
-    pub managed_json: std::cell::OnceCell<Value>,
-}
-
-impl Stored {
-    /// The object to change in place (copied first when an older version is still held).
-    pub fn object_mut(&mut self) -> &mut Value {
-        Arc::make_mut(&mut self.object)
-    }
-}
-
-/// The stored objects: hashed by key for the reads and writes every request and controller
-/// makes, with the keys also kept in order for lists and kinds (`range`, `iter`). The hash
-/// map's own order is never seen, so results stay deterministic.
-#[derive(Default)]
-pub(crate) struct Store {
-    objects: std::collections::HashMap<ObjectKey, Stored>,
-    order: BTreeSet<ObjectKey>,
-}
-
-impl Store {
-    pub(crate) fn get(&self, key: &ObjectKey) -> Option<&Stored> {
-        self.objects.get(key)
-    }
-
-    pub(crate) fn get_mut(&mut self, key: &ObjectKey) -> Option<&mut Stored> {
-        self.objects.get_mut(key)
-    }
-
-    pub(crate) fn contains_key(&self, key: &ObjectKey) -> bool {
-        self.objects.contains_key(key)
-    }
-
-    fn insert(&mut self, key: ObjectKey, stored: Stored) -> Option<Stored> {
-        match self.objects.get_mut(&key) {
-            Some(old) => Some(std::mem::replace(old, stored)),
-            None => {
-                self.order.insert(key.clone());
-                self.objects.insert(key, stored)
-            }
-        }
-    }
-
-    fn remove(&mut self, key: &ObjectKey) -> Option<Stored> {
-        let stored = self.objects.remove(key)?;
-        self.order.remove(key);
-        Some(stored)
-    }
-
-    /// Objects from `start` on, in key order.
-    fn range(&self, start: ObjectKey) -> impl Iterator<Item = (&ObjectKey, &Stored)> {
-        self.order
-            .range(start..)
-            .filter_map(|k| self.objects.get(k).map(|s| (k, s)))
-    }
-
-    /// Every object, in key order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Stored)> {
-        self.order
-            .iter()
-            .filter_map(|k| self.objects.get(k).map(|s| (k, s)))
-    }
-
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &ObjectKey> {
-        self.order.iter()
-    }
-
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Stored> {
-        self.objects.values_mut()
-    }
 }
 
 /// A served custom kind.
@@ -796,6 +720,9 @@ impl SimCluster {
     fn take(&mut self, key: &ObjectKey) -> Option<Stored> {
         let stored = self.store.remove(key)?;
         self.unindex(key, &stored.object);
+        if let Some(u) = stored.object.at("/metadata/uid").and_then(Value::as_str) {
+            self.template_hashes.remove(u);
+        }
         self.journal_removal(key, &stored);
         self.wakeups
             .extend(owner_keys(&key.namespace, &stored.object));

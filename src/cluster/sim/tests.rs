@@ -1175,3 +1175,71 @@ fn controllers_wake_on_changes_and_leave_a_settled_cluster_alone() {
     assert_eq!(restarts(&mut sim), json!(first + 1));
     assert_eq!(kstatus(&mut sim, &web), Status::InProgress);
 }
+
+#[test]
+fn a_load_balancer_service_gets_an_address_once_its_delay_is_up_and_others_get_none() {
+    let mut sim = cluster();
+    let service = |name: &str, kind: &str| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NS},
+            "spec": {"type": kind, "selector": {"app": name}, "ports": [{"port": 80}]}})
+    };
+    for (name, kind) in [
+        ("front", "LoadBalancer"),
+        ("back", "ClusterIP"),
+        ("edge", "LoadBalancer"),
+    ] {
+        sim.apply(&service(name, kind), &by("kiln")).unwrap();
+    }
+    let (front, back, edge) = (
+        k("", "Service", "front"),
+        k("", "Service", "back"),
+        k("", "Service", "edge"),
+    );
+    let ingress = |sim: &mut SimCluster, key: &ObjectKey| {
+        get(sim, key)
+            .pointer("/status/loadBalancer/ingress")
+            .cloned()
+    };
+    sim.sleep(sim.config.load_balancer / 2);
+    assert_eq!(ingress(&mut sim, &front), None);
+    // Nothing writes the Services meanwhile: the controller is woken by its own timer.
+    sim.sleep(sim.config.load_balancer);
+    // Addresses are handed out in the order the controller looks: by name.
+    assert_eq!(ingress(&mut sim, &edge), Some(json!([{"ip": "192.0.2.1"}])));
+    assert_eq!(
+        ingress(&mut sim, &front),
+        Some(json!([{"ip": "192.0.2.2"}]))
+    );
+    assert_eq!(ingress(&mut sim, &back), None);
+}
+
+#[test]
+fn a_write_is_unchanged_when_only_resource_version_and_managed_fields_differ() {
+    use super::same_but_volatile;
+    let base = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "a", "resourceVersion": "1", "managedFields": [], "labels": {"x": "1"}},
+        "data": {"k": "v"}});
+    let mut other = base.clone();
+    other["metadata"]["resourceVersion"] = json!("2");
+    other["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("managedFields");
+    assert!(same_but_volatile(&base, &other));
+    for change in [
+        json!({"metadata": {"name": "a", "resourceVersion": "1", "labels": {"x": "2"}}, "data": {"k": "v"}}),
+        json!({"metadata": {"name": "a", "resourceVersion": "1", "labels": {"x": "1"}, "uid": "u"}, "data": {"k": "v"}}),
+        json!({"metadata": {"name": "a", "labels": {"x": "1"}}, "data": {"k": "w"}}),
+        json!({"metadata": {"name": "a", "labels": {"x": "1"}}}),
+        json!({"metadata": "not a map", "data": {"k": "v"}}),
+        Value::Null,
+    ] {
+        let mut changed = change.clone();
+        if let Some(m) = changed.as_object_mut() {
+            m.insert("apiVersion".into(), json!("v1"));
+            m.insert("kind".into(), json!("ConfigMap"));
+        }
+        assert!(!same_but_volatile(&base, &changed), "{changed}");
+        assert!(!same_but_volatile(&changed, &base), "{changed}");
+    }
+}
