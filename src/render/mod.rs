@@ -11,6 +11,7 @@ pub mod envsubst;
 pub mod fidelity;
 pub mod flux;
 pub mod jsonpatch;
+pub mod helm;
 pub mod kustomize;
 
 use crate::diag::{Code, Diagnostic, Location};

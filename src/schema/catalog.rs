@@ -152,6 +152,18 @@ impl Catalog {
             .push(self.resources.len() - 1);
     }
 
+    /// The API versions this catalogue serves, as Helm's `.Capabilities.APIVersions` lists
+    /// them: `group/version` and `group/version/Kind` of every resource.
+    pub fn api_versions(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for r in &self.resources {
+            let gv = api_version(r);
+            out.insert(format!("{gv}/{}", r.kind));
+            out.insert(gv);
+        }
+        out
+    }
+
     /// Every resource, built-in first, then custom in the order their CRDs were added.
     pub fn resources(&self) -> &[Resource] {
         &self.resources

@@ -11,6 +11,7 @@ mod diff;
 mod generated;
 mod git;
 mod graph;
+mod helm;
 mod kube_client;
 mod render;
 mod scale;

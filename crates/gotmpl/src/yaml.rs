@@ -793,7 +793,7 @@ pub fn from_yaml_stream(text: &str, first_only: bool) -> Result<Vec<Value>, Stri
             None => break,
             Some(Err(e)) => {
                 let m = e.marker();
-                return Err(format!("error converting YAML to JSON: yaml: line {}: {}", m.line(), e.info()));
+                return Err(format!("error converting YAML to JSON: yaml: line {}: {}", m.line(), libyaml_words(&e.info())));
             }
             Some(Ok((ev, _))) => {
                 let done = b.event(ev)?;
@@ -804,6 +804,17 @@ pub fn from_yaml_stream(text: &str, first_only: bool) -> Result<Vec<Value>, Stri
         }
     }
     Ok(b.docs)
+}
+
+/// libyaml's words for the errors go-yaml reports, where granit's differ.
+fn libyaml_words(info: &str) -> &str {
+    if info.starts_with("unclosed bracket") {
+        "did not find expected ',' or ']'"
+    } else if info.starts_with("unclosed brace") {
+        "did not find expected ',' or '}'"
+    } else {
+        info
+    }
 }
 
 enum Frame {

@@ -1,0 +1,211 @@
+//! The native Helm engine held against Helm v4 itself: every case of
+//! `../shared/corpus/helm-oracle` (real charts, the real HelmRelease values of two home-lab
+//! repositories, each chart's defaults and CI values, and edge cases) rendered by kiln and
+//! compared with what Helm rendered, template by template.
+
+use crate::support::shared;
+use gotmpl::Value;
+use kiln::render::helm::{self, ReleaseOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Differences from Helm that are known, with their cause. Empty: every case renders as Helm
+/// renders it, byte for byte, except where Helm's own order of documents changes from run to
+/// run (`document_order_varies` in the case; there the documents are compared as a set).
+const KNOWN: &[(&str, &str)] = &[];
+
+struct Case {
+    name: String,
+    chart: std::path::PathBuf,
+    values: Value,
+    opts: ReleaseOptions,
+    error: Option<String>,
+    expected: BTreeMap<String, String>,
+    manifest: Option<String>,
+    order_varies: bool,
+}
+
+fn load_case(dir: &Path) -> Case {
+    let meta = gotmpl::yaml::from_yaml(&std::fs::read_to_string(dir.join("case.yaml")).unwrap()).unwrap();
+    let s = |k: &str| meta.get(k).map(|v| gotmpl::funcs::strval(&v)).unwrap_or_default();
+    let b = |k: &str| matches!(meta.get(k), Some(Value::Bool(true)));
+    let mut opts = ReleaseOptions::default();
+    if !s("release").is_empty() {
+        opts.name = s("release");
+    }
+    if !s("namespace").is_empty() {
+        opts.namespace = s("namespace");
+    }
+    if !s("kube_version").is_empty() {
+        opts.kube_version = s("kube_version");
+    }
+    opts.api_versions = meta.get("api_versions").and_then(|v| v.as_list().map(|l| l.iter().map(gotmpl::funcs::strval).collect())).unwrap_or_default();
+    opts.include_crds = b("include_crds");
+    opts.is_upgrade = b("is_upgrade");
+    let values = gotmpl::yaml::from_yaml(&std::fs::read_to_string(dir.join("values.yaml")).unwrap_or_default()).unwrap();
+    let mut expected = BTreeMap::new();
+    let exp_dir = dir.join("expected");
+    let mut stack = vec![exp_dir.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(&exp_dir).unwrap().to_string_lossy().into_owned();
+                expected.insert(rel, std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+    }
+    let order_varies = meta.get("result").and_then(|r| r.get("document_order_varies")).is_some_and(|v| matches!(v, Value::Bool(true)));
+    Case {
+        name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+        chart: dir.join(s("chart")),
+        values,
+        opts,
+        error: std::fs::read_to_string(dir.join("error.txt")).ok(),
+        expected,
+        manifest: std::fs::read_to_string(dir.join("manifest.yaml")).ok(),
+        order_varies,
+    }
+}
+
+/// Documents of a template's text as Helm's `helm template` prints them (the oracle's rule).
+fn documents(text: &str) -> Vec<String> {
+    let mut docs = Vec::new();
+    for piece in helm::manifest::split_manifests(text.trim()) {
+        let piece = piece.trim();
+        if piece.is_empty() {
+            continue;
+        }
+        match gotmpl::yaml::from_yaml(&format!("{piece}\n")) {
+            Ok(Value::Nil) => {}
+            Ok(v) => docs.push(gotmpl::json::to_json(&v, false).unwrap()),
+            Err(e) => docs.push(format!("unparsable: {e}")),
+        }
+    }
+    docs.sort();
+    docs
+}
+
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    documents_equal: usize,
+    bytes_equal: usize,
+    manifest_equal: usize,
+    errors_agree: usize,
+    errors_same_message: usize,
+    templates: usize,
+    templates_bytes_equal: usize,
+    text_differences: Vec<String>,
+    failures: Vec<String>,
+}
+
+#[test]
+fn helm_oracle() {
+    let root = shared().join("corpus/helm-oracle");
+    let catalog = helm::default_api_versions(&kiln::schema::catalog::Catalog::builtin());
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).filter(|p| p.join("case.yaml").exists()).collect();
+    dirs.sort();
+    let mut t = Tally::default();
+    for dir in dirs {
+        let case = load_case(&dir);
+        t.cases += 1;
+        let chart = helm::chart::load(&case.chart);
+        let result = chart.map_err(|e| e.to_string()).and_then(|c| helm::render(c, &case.values, &case.opts, &catalog).map_err(|e| e.message));
+        match (&case.error, result) {
+            (Some(want), Err(got)) => {
+                t.errors_agree += 1;
+                let first = want.lines().next().unwrap_or("");
+                let tail = first.rsplit("): ").next().unwrap_or(first);
+                if got.contains(tail) {
+                    t.errors_same_message += 1;
+                }
+                if got.trim() != want.trim() {
+                    t.failures.push(format!("{}: same outcome, different words:\n  helm: {}\n  kiln: {}", case.name, want.trim(), got.trim()));
+                }
+            }
+            (Some(want), Ok(_)) => t.failures.push(format!("{}: Helm fails ({}), kiln renders", case.name, want.trim())),
+            (None, Err(got)) => t.failures.push(format!("{}: kiln fails: {got}", case.name)),
+            (None, Ok(release)) => {
+                let mut docs_ok = true;
+                let mut bytes_ok = true;
+                for (name, want) in &case.expected {
+                    let got = if name.contains("/crds/") {
+                        release.crds.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone())
+                    } else {
+                        release.templates.get(name).cloned()
+                    };
+                    let Some(got) = got else {
+                        docs_ok = false;
+                        bytes_ok = false;
+                        t.failures.push(format!("{}: {name}: kiln rendered no such template", case.name));
+                        continue;
+                    };
+                    t.templates += 1;
+                    if got == *want {
+                        t.templates_bytes_equal += 1;
+                    } else {
+                        bytes_ok = false;
+                        t.text_differences.push(format!("{}: {name}", case.name));
+                        if !case.order_varies {
+                            t.failures.push(format!("{}: {name}: text differs from Helm's", case.name));
+                        }
+                    }
+                    if name.ends_with("NOTES.txt") {
+                        if got != *want {
+                            t.failures.push(format!("{}: {name}: NOTES differ", case.name));
+                            docs_ok = false;
+                        }
+                        continue;
+                    }
+                    if documents(&got) != documents(want) {
+                        docs_ok = false;
+                        t.failures.push(format!("{}: {name}: documents differ\n--- helm\n{want}\n--- kiln\n{got}", case.name));
+                    }
+                }
+                for name in release.templates.keys() {
+                    if !case.expected.contains_key(name) {
+                        docs_ok = false;
+                        t.failures.push(format!("{}: {name}: rendered by kiln, not by Helm", case.name));
+                    }
+                }
+                if docs_ok {
+                    t.documents_equal += 1;
+                }
+                if bytes_ok {
+                    t.bytes_equal += 1;
+                }
+                if let Some(want) = &case.manifest {
+                    let mut got = String::new();
+                    for m in &release.manifests {
+                        got.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content));
+                    }
+                    if got == *want || case.order_varies {
+                        t.manifest_equal += 1;
+                    } else {
+                        let line = got.lines().zip(want.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                        eprintln!(
+                            "{}: manifest.yaml differs in its text from line {}: helm {:?}, kiln {:?}",
+                            case.name,
+                            line + 1,
+                            want.lines().nth(line).unwrap_or(""),
+                            got.lines().nth(line).unwrap_or("")
+                        );
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "helm-oracle: {} cases; {} render equal to Helm as documents, {} byte-equal in every template; \
+         {}/{} templates byte-equal; {} release manifests equal; {} Helm errors agreed ({} with Helm's message)",
+        t.cases, t.documents_equal, t.bytes_equal, t.templates_bytes_equal, t.templates, t.manifest_equal, t.errors_agree, t.errors_same_message
+    );
+    for d in &t.text_differences {
+        eprintln!("text differs (documents equal): {d}");
+    }
+    let failures: Vec<&String> = t.failures.iter().filter(|f| !KNOWN.iter().any(|(k, _)| f.starts_with(k))).collect();
+    assert!(failures.is_empty(), "{} difference(s) from Helm:\n{}", failures.len(), failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+}
