@@ -27,6 +27,7 @@ mod drift;
 mod events;
 mod explain;
 mod graph;
+mod helm;
 #[cfg(feature = "kube")]
 mod plan;
 mod progress;
@@ -110,6 +111,9 @@ enum Command {
     /// inventory itself.
     #[cfg(feature = "kube")]
     Delete(delete::Args),
+    /// Helm charts without Helm: `kiln helm template [NAME] CHART` prints what `helm template`
+    /// prints, rendered natively (Go templates, Sprig, Helm's functions, values, subcharts).
+    Helm(helm::Args),
     /// Print the catalogue entry of a diagnostic code (or every code with --list).
     Explain(explain::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
@@ -152,6 +156,7 @@ where
     let result = match cli.command {
         Command::Check(a) => check::settings(a).map(check::run),
         Command::Build(a) => build::settings(a).map(build::run),
+        Command::Helm(a) => helm::settings(a).map(helm::run),
         Command::Graph(a) => graph::settings(a).map(graph::run),
         #[cfg(feature = "serve")]
         Command::Sim(sim::Args {

@@ -149,6 +149,14 @@ catalogue! {
         "A variable whose value is not known offline (from a SOPS-encrypted Secret, or a source outside the tree); it is left as `${VAR}`.";
     SopsEncrypted = "sops-encrypted", Info, "render",
         "A SOPS-encrypted object (in any mode): checked for kind, name and namespace only; a Secret's values are masked, as `flux build` masks them; nothing is decrypted.";
+    HelmChartInvalid = "helm-chart-invalid", Error, "render",
+        "A Helm chart cannot be loaded (no or malformed Chart.yaml or values.yaml, a bad archive), or its `kubeVersion` rules out the target Kubernetes version.";
+    HelmValuesInvalid = "helm-values-invalid", Error, "render",
+        "Values given to a chart (a values file, `--set`, a release name) cannot be read, or do not meet the chart's values.schema.json.";
+    HelmTemplateFailed = "helm-template-failed", Error, "render",
+        "A chart's template fails to parse or execute (`fail` and `required` included), or renders a document Helm rejects as YAML.";
+    HelmNotReproducible = "helm-not-reproducible", Info, "render",
+        "A chart uses random or time functions (`randAlphaNum`, `uuidv4`, `now`...): kiln seeds them from the release, so its render repeats; Helm's changes on every run.";
     HelmReleaseNotRendered = "helm-release-not-rendered", Info, "render",
         "A HelmRelease's chart is not rendered; the HelmRelease object itself is checked.";
     NamespaceNotSpecified = "namespace-not-specified", Error, "render",

@@ -209,3 +209,56 @@ fn helm_oracle() {
     let failures: Vec<&String> = t.failures.iter().filter(|f| !KNOWN.iter().any(|(k, _)| f.starts_with(k))).collect();
     assert!(failures.is_empty(), "{} difference(s) from Helm:\n{}", failures.len(), failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
 }
+
+/// `kiln helm template` prints what `helm template` prints: the release manifest Helm
+/// assembled, then the hooks.
+#[test]
+fn helm_template_prints_helms_stream() {
+    let case = shared().join("corpus/helm-oracle/edge-hf-globals-nulls");
+    let chart = shared().join("corpus/charts/helm-features-0.1.0");
+    let values = case.join("values.yaml");
+    let (code, stdout, stderr) = crate::support::run_in(
+        &crate::support::root(),
+        &["helm", "template", "kiln-test", chart.to_str().unwrap(), "-n", "kiln", "-f", values.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = std::fs::read_to_string(case.join("manifest.yaml")).unwrap();
+    let want_start = format!("{}\n---\n# Source: ", manifest.trim());
+    assert!(stdout.starts_with(&want_start), "kiln's stream does not start with Helm's release manifest:\n{stdout}");
+    assert!(stdout.contains("\"helm.sh/hook\": pre-install") || stdout.contains("helm.sh/hook: pre-install"), "hooks are printed after the manifest");
+    // --skip-tests and --show-only as Helm's.
+    let (_, only, _) = crate::support::run_in(
+        &crate::support::root(),
+        &["helm", "template", "kiln-test", chart.to_str().unwrap(), "-n", "kiln", "-f", values.to_str().unwrap(), "--show-only", "helm-features/templates/subdir/nested.yaml"],
+    );
+    assert_eq!(only.matches("# Source: ").count(), 1, "{only}");
+    let (_, no_tests, _) = crate::support::run_in(&crate::support::root(), &["helm", "template", chart.to_str().unwrap(), "--skip-tests"]);
+    assert!(!no_tests.contains("helm.sh/hook: test"), "{no_tests}");
+}
+
+/// A template that fails is a diagnostic at the template's line, in Helm's words, exit 1.
+#[test]
+fn helm_template_failures_are_diagnostics() {
+    let chart = shared().join("corpus/charts/helm-features-0.1.0");
+    let c = chart.to_str().unwrap();
+    let root = crate::support::root();
+    let (code, stdout, stderr) = crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "mode=turbo"]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty(), "nothing is printed when rendering fails: {stdout}");
+    assert!(stderr.contains("helm-template-failed") && stderr.contains("is not supported") && stderr.contains("fail.yaml:2:5"), "{stderr}");
+    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "replicas=0"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("helm-values-invalid") && stderr.contains("minimum: got 0, want 1"), "{stderr}");
+    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "Bad_Name", c]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("invalid release") && stderr.contains("Bad_Name"), "{stderr}");
+    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "x", "/nonexistent/chart"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("helm-chart-invalid"), "{stderr}");
+    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "a[x]=1"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("failed parsing --set data"), "{stderr}");
+    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "x", "oci://registry/chart"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not fetched"), "{stderr}");
+}

@@ -13,6 +13,7 @@ pub mod chart;
 pub mod manifest;
 pub mod objects;
 pub mod schema;
+pub mod strvals;
 pub mod values;
 
 use chart::Chart;
