@@ -250,6 +250,9 @@ pub fn sprintln(args: &[Value]) -> String {
     s
 }
 
+/// Widths and precisions are capped here, so `%999999999d` cannot allocate a gigabyte.
+const MAX_WIDTH: usize = 1 << 20;
+
 #[derive(Default, Clone, Copy)]
 struct Flags {
     plus: bool,
@@ -290,7 +293,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 if *w < 0 {
                     f.minus = true;
                 }
-                f.width = Some(w.unsigned_abs() as usize);
+                f.width = Some((w.unsigned_abs() as usize).min(MAX_WIDTH));
             } else {
                 out.push_str("%!(BADWIDTH)");
             }
@@ -298,7 +301,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         } else {
             let mut w = None;
             while let Some(d) = chars.peek().and_then(|x| x.1.to_digit(10)) {
-                w = Some(w.unwrap_or(0) * 10 + d as usize);
+                w = Some((w.unwrap_or(0) * 10 + d as usize).min(MAX_WIDTH));
                 chars.next();
             }
             f.width = w;
@@ -308,7 +311,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if chars.peek().map(|x| x.1) == Some('*') {
                 chars.next();
                 if let Some(Value::Int(p)) = args.get(argi) {
-                    f.prec = if *p >= 0 { Some(*p as usize) } else { None };
+                    f.prec = if *p >= 0 { Some((*p as usize).min(MAX_WIDTH)) } else { None };
                 } else {
                     out.push_str("%!(BADPREC)");
                 }
@@ -316,7 +319,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             } else {
                 let mut p = 0;
                 while let Some(d) = chars.peek().and_then(|x| x.1.to_digit(10)) {
-                    p = p * 10 + d as usize;
+                    p = (p * 10 + d as usize).min(MAX_WIDTH);
                     chars.next();
                 }
                 f.prec = Some(p);

@@ -536,8 +536,8 @@ fn seq(_: &mut Exec, a: Vec<Value>) -> Res {
     let mut v = start;
     while (step > 0 && v <= end) || (step < 0 && v >= end) {
         out.push(v.to_string());
-        if out.len() > 10_000_000 {
-            return Err("seq: too many values".into());
+        if out.len() > 1_000_000 {
+            return Err("seq: more than 1000000 values".into());
         }
         v += step;
     }
