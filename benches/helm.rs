@@ -18,19 +18,43 @@ struct Case {
 fn cases() -> Vec<Case> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/helm-oracle");
     let mut out = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).expect("the shared corpus").flatten().map(|e| e.path()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("the shared corpus")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     for d in dirs {
         if !d.join("case.yaml").exists() || d.join("error.txt").exists() {
             continue;
         }
-        let meta = gotmpl::yaml::from_yaml(&std::fs::read_to_string(d.join("case.yaml")).unwrap()).unwrap();
-        let s = |k: &str| meta.get(k).map(|v| gotmpl::funcs::strval(&v)).unwrap_or_default();
-        let mut opts = ReleaseOptions { name: s("release"), namespace: s("namespace"), kube_version: s("kube_version"), ..ReleaseOptions::default() };
-        opts.api_versions = meta.get("api_versions").and_then(|v| v.as_list().map(|l| l.iter().map(gotmpl::funcs::strval).collect())).unwrap_or_default();
+        let meta = gotmpl::yaml::from_yaml(&std::fs::read_to_string(d.join("case.yaml")).unwrap())
+            .unwrap();
+        let s = |k: &str| {
+            meta.get(k)
+                .map(|v| gotmpl::funcs::strval(&v))
+                .unwrap_or_default()
+        };
+        let mut opts = ReleaseOptions {
+            name: s("release"),
+            namespace: s("namespace"),
+            kube_version: s("kube_version"),
+            ..ReleaseOptions::default()
+        };
+        opts.api_versions = meta
+            .get("api_versions")
+            .and_then(|v| {
+                v.as_list()
+                    .map(|l| l.iter().map(gotmpl::funcs::strval).collect())
+            })
+            .unwrap_or_default();
         opts.include_crds = matches!(meta.get("include_crds"), Some(Value::Bool(true)));
         opts.is_upgrade = matches!(meta.get("is_upgrade"), Some(Value::Bool(true)));
-        out.push(Case { chart: d.join(s("chart")), values: std::fs::read_to_string(d.join("values.yaml")).unwrap_or_default(), opts });
+        out.push(Case {
+            chart: d.join(s("chart")),
+            values: std::fs::read_to_string(d.join("values.yaml")).unwrap_or_default(),
+            opts,
+        });
     }
     out
 }
@@ -50,7 +74,10 @@ fn bench(c: &mut Criterion) {
     let cases = cases();
     let api = helm::default_api_versions(&kiln::schema::catalog::Catalog::builtin());
     let docs = render_all(&cases, &api);
-    eprintln!("helm oracle: {} cases, {docs} documents per round", cases.len());
+    eprintln!(
+        "helm oracle: {} cases, {docs} documents per round",
+        cases.len()
+    );
     let mut g = c.benchmark_group("helm");
     g.sample_size(10);
     g.bench_function("oracle_cases", |b| b.iter(|| render_all(&cases, &api)));

@@ -132,20 +132,41 @@ impl SourceLookup for Disk {
 }
 
 fn report(diags: &[Diagnostic], color: bool) -> ExitCode {
-    err(&render::human(diags, &Disk, HumanStyle { color, width: 100 }));
+    err(&render::human(
+        diags,
+        &Disk,
+        HumanStyle { color, width: 100 },
+    ));
     ExitCode::from(1)
 }
 
 /// A location in a file from a 1-based line and 0-based column.
 fn location_at(path: &Path, line: usize, col: usize) -> Location {
     let shown = path.display().to_string();
-    let Ok(text) = std::fs::read_to_string(path) else { return Location::file(shown) };
-    let start_of_line: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Location::file(shown);
+    };
+    let start_of_line: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let start = (start_of_line + col).min(text.len());
-    let end = text[start..].find(['\n', ' ', '}']).map(|i| start + i.max(1)).unwrap_or(text.len()).min(text.len());
+    let end = text[start..]
+        .find(['\n', ' ', '}'])
+        .map(|i| start + i.max(1))
+        .unwrap_or(text.len())
+        .min(text.len());
     Location {
         path: shown,
-        range: Some(TextRange { start, end, line, column: col + 1, end_line: line, end_column: col + 1 + (end - start) }),
+        range: Some(TextRange {
+            start,
+            end,
+            line,
+            column: col + 1,
+            end_line: line,
+            end_column: col + 1 + (end - start),
+        }),
     }
 }
 
@@ -161,13 +182,23 @@ fn diagnostic(chart_dir: &Path, e: &helm::HelmError) -> Diagnostic {
     let code = match e.kind {
         HelmErrorKind::ReleaseName | HelmErrorKind::Schema => Code::HelmValuesInvalid,
         HelmErrorKind::KubeVersion => Code::HelmChartInvalid,
-        HelmErrorKind::Parse | HelmErrorKind::Execute | HelmErrorKind::ManifestYaml => Code::HelmTemplateFailed,
+        HelmErrorKind::Parse | HelmErrorKind::Execute | HelmErrorKind::ManifestYaml => {
+            Code::HelmTemplateFailed
+        }
     };
     let mut d = Diagnostic::new(code, e.message.clone());
     // "execution error at (NAME:LINE:COL): ..." and "template: NAME:LINE:COL: ...".
-    let place = e.message.split_once(" at (").and_then(|(_, r)| r.split_once(')')).map(|(p, _)| p.to_string()).or_else(|| {
-        e.message.strip_prefix("template: ").and_then(|r| r.split(": ").next()).map(str::to_string)
-    });
+    let place = e
+        .message
+        .split_once(" at (")
+        .and_then(|(_, r)| r.split_once(')'))
+        .map(|(p, _)| p.to_string())
+        .or_else(|| {
+            e.message
+                .strip_prefix("template: ")
+                .and_then(|r| r.split(": ").next())
+                .map(str::to_string)
+        });
     if let Some(place) = place {
         let mut parts = place.rsplitn(3, ':');
         let (col, line, name) = (parts.next(), parts.next(), parts.next());
@@ -180,13 +211,19 @@ fn diagnostic(chart_dir: &Path, e: &helm::HelmError) -> Diagnostic {
             d = d.at(location_at(&file, line, col.unwrap_or(0)), "here");
         }
     } else if e.kind == HelmErrorKind::ManifestYaml
-        && let Some(name) = e.message.strip_prefix("YAML parse error on ").and_then(|r| r.split(':').next())
+        && let Some(name) = e
+            .message
+            .strip_prefix("YAML parse error on ")
+            .and_then(|r| r.split(':').next())
         && let Some(file) = template_file(chart_dir, name)
     {
         d = d.at(Location::file(file.display().to_string()), "renders this");
     }
     if d.primary.is_none() {
-        d = d.at(Location::file(chart_dir.display().to_string()), "this chart");
+        d = d.at(
+            Location::file(chart_dir.display().to_string()),
+            "this chart",
+        );
     }
     d
 }
@@ -194,7 +231,11 @@ fn diagnostic(chart_dir: &Path, e: &helm::HelmError) -> Diagnostic {
 pub fn run(s: Settings) -> ExitCode {
     // Template recursion is bounded by the engine's limits; give it a stack with room.
     let color = s.color;
-    match std::thread::Builder::new().stack_size(64 << 20).spawn(move || render_release(s)).map(|h| h.join()) {
+    match std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || render_release(s))
+        .map(|h| h.join())
+    {
         Ok(Ok(code)) => code,
         _ => {
             let _ = color;
@@ -210,16 +251,36 @@ fn render_release(s: Settings) -> ExitCode {
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
             Err(e) => {
-                return report(&[Diagnostic::new(Code::HelmValuesInvalid, format!("cannot read the values file: {e}")).at(Location::file(f.display().to_string()), "here")], s.color);
+                return report(
+                    &[Diagnostic::new(
+                        Code::HelmValuesInvalid,
+                        format!("cannot read the values file: {e}"),
+                    )
+                    .at(Location::file(f.display().to_string()), "here")],
+                    s.color,
+                );
             }
         };
         match gotmpl::yaml::from_yaml(&text) {
             Ok(v @ Value::Map(_)) => strvals::merge_maps(&values, &v),
             Ok(Value::Nil) => {}
             Ok(_) => {
-                return report(&[Diagnostic::new(Code::HelmValuesInvalid, "a values file must hold a mapping").at(Location::file(f.display().to_string()), "here")], s.color);
+                return report(
+                    &[Diagnostic::new(
+                        Code::HelmValuesInvalid,
+                        "a values file must hold a mapping",
+                    )
+                    .at(Location::file(f.display().to_string()), "here")],
+                    s.color,
+                );
             }
-            Err(e) => return report(&[Diagnostic::new(Code::HelmValuesInvalid, e).at(Location::file(f.display().to_string()), "here")], s.color),
+            Err(e) => {
+                return report(
+                    &[Diagnostic::new(Code::HelmValuesInvalid, e)
+                        .at(Location::file(f.display().to_string()), "here")],
+                    s.color,
+                );
+            }
         }
     }
     for (text, mode) in &s.sets {
@@ -229,21 +290,43 @@ fn render_release(s: Settings) -> ExitCode {
                 strvals::Mode::String => "--set-string",
                 strvals::Mode::Json => "--set-json",
             };
-            err(&format!("kiln: error[helm-values-invalid]: failed parsing {flag} data: {e}\n"));
+            err(&format!(
+                "kiln: error[helm-values-invalid]: failed parsing {flag} data: {e}\n"
+            ));
             return ExitCode::from(1);
         }
     }
     let chart = match helm::chart::load(&s.chart) {
         Ok(c) => c,
-        Err(e) => return report(&[Diagnostic::new(Code::HelmChartInvalid, e.message).at(Location::file(e.path), "this chart")], s.color),
+        Err(e) => {
+            return report(
+                &[Diagnostic::new(Code::HelmChartInvalid, e.message)
+                    .at(Location::file(e.path), "this chart")],
+                s.color,
+            );
+        }
     };
     let catalog = crate::schema::catalog::Catalog::builtin();
     let api = helm::default_api_versions(&catalog);
-    let result = helm::render(chart, &values, &s.opts, &api).map(|r| (helm::template_output(&r, &s.opts), r.manifests, r.hooks, r.warnings, r.not_reproducible));
+    let result = helm::render(chart, &values, &s.opts, &api).map(|r| {
+        (
+            helm::template_output(&r, &s.opts),
+            r.manifests,
+            r.hooks,
+            r.warnings,
+            r.not_reproducible,
+        )
+    });
     match result {
         Err(e) => report(&[diagnostic(&s.chart, &e)], s.color),
         Ok((text, manifests, hooks, warnings, not_reproducible)) => {
-            let mut notes: Vec<Diagnostic> = warnings.iter().map(|w| Diagnostic::new(Code::HelmValuesInvalid, w.clone()).severity(crate::diag::Severity::Warning)).collect();
+            let mut notes: Vec<Diagnostic> = warnings
+                .iter()
+                .map(|w| {
+                    Diagnostic::new(Code::HelmValuesInvalid, w.clone())
+                        .severity(crate::diag::Severity::Warning)
+                })
+                .collect();
             if !not_reproducible.is_empty() {
                 notes.push(Diagnostic::new(
                     Code::HelmNotReproducible,
@@ -254,7 +337,14 @@ fn render_release(s: Settings) -> ExitCode {
                 ));
             }
             if !notes.is_empty() {
-                err(&render::human(&notes, &(), HumanStyle { color: s.color, width: 100 }));
+                err(&render::human(
+                    &notes,
+                    &(),
+                    HumanStyle {
+                        color: s.color,
+                        width: 100,
+                    },
+                ));
             }
             match s.format {
                 Format::Yaml => out(&text),
@@ -265,20 +355,42 @@ fn render_release(s: Settings) -> ExitCode {
     }
 }
 
-fn json_documents(manifests: &[helm::manifest::Manifest], hooks: &[helm::manifest::Manifest], opts: &ReleaseOptions) -> String {
+fn json_documents(
+    manifests: &[helm::manifest::Manifest],
+    hooks: &[helm::manifest::Manifest],
+    opts: &ReleaseOptions,
+) -> String {
     let mut docs = Vec::new();
-    for m in manifests.iter().chain(hooks.iter().filter(|h| !(opts.skip_tests && h.is_test()))) {
-        if !opts.show_only.is_empty() && !opts.show_only.iter().any(|p| p == &m.path || helm::chart::glob_match(p, &m.path, false)) {
+    for m in manifests
+        .iter()
+        .chain(hooks.iter().filter(|h| !(opts.skip_tests && h.is_test())))
+    {
+        if !opts.show_only.is_empty()
+            && !opts
+                .show_only
+                .iter()
+                .any(|p| p == &m.path || helm::chart::glob_match(p, &m.path, false))
+        {
             continue;
         }
-        let Ok(obj) = gotmpl::yaml::from_yaml(&format!("{}\n", m.content)) else { continue };
+        let Ok(obj) = gotmpl::yaml::from_yaml(&format!("{}\n", m.content)) else {
+            continue;
+        };
         if obj.is_nil() {
             continue;
         }
         let mut entry = gotmpl::Map::new();
         entry.insert("source".into(), Value::from(m.path.as_str()));
         if !m.hook_events.is_empty() {
-            entry.insert("hook".into(), Value::list(m.hook_events.iter().map(|e| Value::from(e.as_str())).collect()));
+            entry.insert(
+                "hook".into(),
+                Value::list(
+                    m.hook_events
+                        .iter()
+                        .map(|e| Value::from(e.as_str()))
+                        .collect(),
+                ),
+            );
         }
         entry.insert("object".into(), obj);
         docs.push(Value::map(entry));

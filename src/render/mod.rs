@@ -10,8 +10,8 @@
 pub mod envsubst;
 pub mod fidelity;
 pub mod flux;
-pub mod jsonpatch;
 pub mod helm;
+pub mod jsonpatch;
 pub mod kustomize;
 
 use crate::diag::{Code, Diagnostic, Location};

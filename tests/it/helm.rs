@@ -26,8 +26,13 @@ struct Case {
 }
 
 fn load_case(dir: &Path) -> Case {
-    let meta = gotmpl::yaml::from_yaml(&std::fs::read_to_string(dir.join("case.yaml")).unwrap()).unwrap();
-    let s = |k: &str| meta.get(k).map(|v| gotmpl::funcs::strval(&v)).unwrap_or_default();
+    let meta =
+        gotmpl::yaml::from_yaml(&std::fs::read_to_string(dir.join("case.yaml")).unwrap()).unwrap();
+    let s = |k: &str| {
+        meta.get(k)
+            .map(|v| gotmpl::funcs::strval(&v))
+            .unwrap_or_default()
+    };
     let b = |k: &str| matches!(meta.get(k), Some(Value::Bool(true)));
     let mut opts = ReleaseOptions::default();
     if !s("release").is_empty() {
@@ -39,25 +44,44 @@ fn load_case(dir: &Path) -> Case {
     if !s("kube_version").is_empty() {
         opts.kube_version = s("kube_version");
     }
-    opts.api_versions = meta.get("api_versions").and_then(|v| v.as_list().map(|l| l.iter().map(gotmpl::funcs::strval).collect())).unwrap_or_default();
+    opts.api_versions = meta
+        .get("api_versions")
+        .and_then(|v| {
+            v.as_list()
+                .map(|l| l.iter().map(gotmpl::funcs::strval).collect())
+        })
+        .unwrap_or_default();
     opts.include_crds = b("include_crds");
     opts.is_upgrade = b("is_upgrade");
-    let values = gotmpl::yaml::from_yaml(&std::fs::read_to_string(dir.join("values.yaml")).unwrap_or_default()).unwrap();
+    let values = gotmpl::yaml::from_yaml(
+        &std::fs::read_to_string(dir.join("values.yaml")).unwrap_or_default(),
+    )
+    .unwrap();
     let mut expected = BTreeMap::new();
     let exp_dir = dir.join("expected");
     let mut stack = vec![exp_dir.clone()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             if e.path().is_dir() {
                 stack.push(e.path());
             } else {
-                let rel = e.path().strip_prefix(&exp_dir).unwrap().to_string_lossy().into_owned();
+                let rel = e
+                    .path()
+                    .strip_prefix(&exp_dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 expected.insert(rel, std::fs::read_to_string(e.path()).unwrap());
             }
         }
     }
-    let order_varies = meta.get("result").and_then(|r| r.get("document_order_varies")).is_some_and(|v| matches!(v, Value::Bool(true)));
+    let order_varies = meta
+        .get("result")
+        .and_then(|r| r.get("document_order_varies"))
+        .is_some_and(|v| matches!(v, Value::Bool(true)));
     Case {
         name: dir.file_name().unwrap().to_string_lossy().into_owned(),
         chart: dir.join(s("chart")),
@@ -106,14 +130,21 @@ struct Tally {
 fn helm_oracle() {
     let root = shared().join("corpus/helm-oracle");
     let catalog = helm::default_api_versions(&kiln::schema::catalog::Catalog::builtin());
-    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).filter(|p| p.join("case.yaml").exists()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("case.yaml").exists())
+        .collect();
     dirs.sort();
     let mut t = Tally::default();
     for dir in dirs {
         let case = load_case(&dir);
         t.cases += 1;
         let chart = helm::chart::load(&case.chart);
-        let result = chart.map_err(|e| e.to_string()).and_then(|c| helm::render(c, &case.values, &case.opts, &catalog).map_err(|e| e.message));
+        let result = chart.map_err(|e| e.to_string()).and_then(|c| {
+            helm::render(c, &case.values, &case.opts, &catalog).map_err(|e| e.message)
+        });
         match (&case.error, result) {
             (Some(want), Err(got)) => {
                 t.errors_agree += 1;
@@ -123,24 +154,40 @@ fn helm_oracle() {
                     t.errors_same_message += 1;
                 }
                 if got.trim() != want.trim() {
-                    t.failures.push(format!("{}: same outcome, different words:\n  helm: {}\n  kiln: {}", case.name, want.trim(), got.trim()));
+                    t.failures.push(format!(
+                        "{}: same outcome, different words:\n  helm: {}\n  kiln: {}",
+                        case.name,
+                        want.trim(),
+                        got.trim()
+                    ));
                 }
             }
-            (Some(want), Ok(_)) => t.failures.push(format!("{}: Helm fails ({}), kiln renders", case.name, want.trim())),
+            (Some(want), Ok(_)) => t.failures.push(format!(
+                "{}: Helm fails ({}), kiln renders",
+                case.name,
+                want.trim()
+            )),
             (None, Err(got)) => t.failures.push(format!("{}: kiln fails: {got}", case.name)),
             (None, Ok(release)) => {
                 let mut docs_ok = true;
                 let mut bytes_ok = true;
                 for (name, want) in &case.expected {
                     let got = if name.contains("/crds/") {
-                        release.crds.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone())
+                        release
+                            .crds
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, t)| t.clone())
                     } else {
                         release.templates.get(name).cloned()
                     };
                     let Some(got) = got else {
                         docs_ok = false;
                         bytes_ok = false;
-                        t.failures.push(format!("{}: {name}: kiln rendered no such template", case.name));
+                        t.failures.push(format!(
+                            "{}: {name}: kiln rendered no such template",
+                            case.name
+                        ));
                         continue;
                     };
                     t.templates += 1;
@@ -150,25 +197,33 @@ fn helm_oracle() {
                         bytes_ok = false;
                         t.text_differences.push(format!("{}: {name}", case.name));
                         if !case.order_varies {
-                            t.failures.push(format!("{}: {name}: text differs from Helm's", case.name));
+                            t.failures
+                                .push(format!("{}: {name}: text differs from Helm's", case.name));
                         }
                     }
                     if name.ends_with("NOTES.txt") {
                         if got != *want {
-                            t.failures.push(format!("{}: {name}: NOTES differ", case.name));
+                            t.failures
+                                .push(format!("{}: {name}: NOTES differ", case.name));
                             docs_ok = false;
                         }
                         continue;
                     }
                     if documents(&got) != documents(want) {
                         docs_ok = false;
-                        t.failures.push(format!("{}: {name}: documents differ\n--- helm\n{want}\n--- kiln\n{got}", case.name));
+                        t.failures.push(format!(
+                            "{}: {name}: documents differ\n--- helm\n{want}\n--- kiln\n{got}",
+                            case.name
+                        ));
                     }
                 }
                 for name in release.templates.keys() {
                     if !case.expected.contains_key(name) {
                         docs_ok = false;
-                        t.failures.push(format!("{}: {name}: rendered by kiln, not by Helm", case.name));
+                        t.failures.push(format!(
+                            "{}: {name}: rendered by kiln, not by Helm",
+                            case.name
+                        ));
                     }
                 }
                 if docs_ok {
@@ -185,7 +240,11 @@ fn helm_oracle() {
                     if got == *want || case.order_varies {
                         t.manifest_equal += 1;
                     } else {
-                        let line = got.lines().zip(want.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                        let line = got
+                            .lines()
+                            .zip(want.lines())
+                            .position(|(a, b)| a != b)
+                            .unwrap_or(0);
                         eprintln!(
                             "{}: manifest.yaml differs in its text from line {}: helm {:?}, kiln {:?}",
                             case.name,
@@ -201,13 +260,33 @@ fn helm_oracle() {
     eprintln!(
         "helm-oracle: {} cases; {} render equal to Helm as documents, {} byte-equal in every template; \
          {}/{} templates byte-equal; {} release manifests equal; {} Helm errors agreed ({} with Helm's message)",
-        t.cases, t.documents_equal, t.bytes_equal, t.templates_bytes_equal, t.templates, t.manifest_equal, t.errors_agree, t.errors_same_message
+        t.cases,
+        t.documents_equal,
+        t.bytes_equal,
+        t.templates_bytes_equal,
+        t.templates,
+        t.manifest_equal,
+        t.errors_agree,
+        t.errors_same_message
     );
     for d in &t.text_differences {
         eprintln!("text differs (documents equal): {d}");
     }
-    let failures: Vec<&String> = t.failures.iter().filter(|f| !KNOWN.iter().any(|(k, _)| f.starts_with(k))).collect();
-    assert!(failures.is_empty(), "{} difference(s) from Helm:\n{}", failures.len(), failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    let failures: Vec<&String> = t
+        .failures
+        .iter()
+        .filter(|f| !KNOWN.iter().any(|(k, _)| f.starts_with(k)))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} difference(s) from Helm:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 /// `kiln helm template` prints what `helm template` prints: the release manifest Helm
@@ -219,20 +298,50 @@ fn helm_template_prints_helms_stream() {
     let values = case.join("values.yaml");
     let (code, stdout, stderr) = crate::support::run_in(
         &crate::support::root(),
-        &["helm", "template", "kiln-test", chart.to_str().unwrap(), "-n", "kiln", "-f", values.to_str().unwrap()],
+        &[
+            "helm",
+            "template",
+            "kiln-test",
+            chart.to_str().unwrap(),
+            "-n",
+            "kiln",
+            "-f",
+            values.to_str().unwrap(),
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let manifest = std::fs::read_to_string(case.join("manifest.yaml")).unwrap();
     let want_start = format!("{}\n---\n# Source: ", manifest.trim());
-    assert!(stdout.starts_with(&want_start), "kiln's stream does not start with Helm's release manifest:\n{stdout}");
-    assert!(stdout.contains("\"helm.sh/hook\": pre-install") || stdout.contains("helm.sh/hook: pre-install"), "hooks are printed after the manifest");
+    assert!(
+        stdout.starts_with(&want_start),
+        "kiln's stream does not start with Helm's release manifest:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("\"helm.sh/hook\": pre-install")
+            || stdout.contains("helm.sh/hook: pre-install"),
+        "hooks are printed after the manifest"
+    );
     // --skip-tests and --show-only as Helm's.
     let (_, only, _) = crate::support::run_in(
         &crate::support::root(),
-        &["helm", "template", "kiln-test", chart.to_str().unwrap(), "-n", "kiln", "-f", values.to_str().unwrap(), "--show-only", "helm-features/templates/subdir/nested.yaml"],
+        &[
+            "helm",
+            "template",
+            "kiln-test",
+            chart.to_str().unwrap(),
+            "-n",
+            "kiln",
+            "-f",
+            values.to_str().unwrap(),
+            "--show-only",
+            "helm-features/templates/subdir/nested.yaml",
+        ],
     );
     assert_eq!(only.matches("# Source: ").count(), 1, "{only}");
-    let (_, no_tests, _) = crate::support::run_in(&crate::support::root(), &["helm", "template", chart.to_str().unwrap(), "--skip-tests"]);
+    let (_, no_tests, _) = crate::support::run_in(
+        &crate::support::root(),
+        &["helm", "template", chart.to_str().unwrap(), "--skip-tests"],
+    );
     assert!(!no_tests.contains("helm.sh/hook: test"), "{no_tests}");
 }
 
@@ -242,23 +351,42 @@ fn helm_template_failures_are_diagnostics() {
     let chart = shared().join("corpus/charts/helm-features-0.1.0");
     let c = chart.to_str().unwrap();
     let root = crate::support::root();
-    let (code, stdout, stderr) = crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "mode=turbo"]);
+    let (code, stdout, stderr) =
+        crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "mode=turbo"]);
     assert_eq!(code, 1);
-    assert!(stdout.is_empty(), "nothing is printed when rendering fails: {stdout}");
-    assert!(stderr.contains("helm-template-failed") && stderr.contains("is not supported") && stderr.contains("fail.yaml:2:5"), "{stderr}");
-    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "replicas=0"]);
+    assert!(
+        stdout.is_empty(),
+        "nothing is printed when rendering fails: {stdout}"
+    );
+    assert!(
+        stderr.contains("helm-template-failed")
+            && stderr.contains("is not supported")
+            && stderr.contains("fail.yaml:2:5"),
+        "{stderr}"
+    );
+    let (code, _, stderr) =
+        crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "replicas=0"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("helm-values-invalid") && stderr.contains("minimum: got 0, want 1"), "{stderr}");
+    assert!(
+        stderr.contains("helm-values-invalid") && stderr.contains("minimum: got 0, want 1"),
+        "{stderr}"
+    );
     let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "Bad_Name", c]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("invalid release") && stderr.contains("Bad_Name"), "{stderr}");
-    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "x", "/nonexistent/chart"]);
+    assert!(
+        stderr.contains("invalid release") && stderr.contains("Bad_Name"),
+        "{stderr}"
+    );
+    let (code, _, stderr) =
+        crate::support::run_in(&root, &["helm", "template", "x", "/nonexistent/chart"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("helm-chart-invalid"), "{stderr}");
-    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "a[x]=1"]);
+    let (code, _, stderr) =
+        crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "a[x]=1"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("failed parsing --set data"), "{stderr}");
-    let (code, _, stderr) = crate::support::run_in(&root, &["helm", "template", "x", "oci://registry/chart"]);
+    let (code, _, stderr) =
+        crate::support::run_in(&root, &["helm", "template", "x", "oci://registry/chart"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("not fetched"), "{stderr}");
 }

@@ -68,7 +68,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 1500, max_steps: 50_000_000, max_output: 64 << 20 }
+        Limits {
+            max_depth: 1500,
+            max_steps: 50_000_000,
+            max_output: 64 << 20,
+        }
     }
 }
 
@@ -189,7 +193,14 @@ impl fmt::Display for ExecError {
         } else if self.location.is_empty() {
             write!(f, "template: {}: {}", self.name, self.message)
         } else {
-            write!(f, "template: {}: executing {} at <{}>: {}", self.location, gofmt::quote(&self.name), self.context, self.message)
+            write!(
+                f,
+                "template: {}: executing {} at <{}>: {}",
+                self.location,
+                gofmt::quote(&self.name),
+                self.context,
+                self.message
+            )
         }
     }
 }
@@ -270,14 +281,25 @@ impl Exec {
                 name: String::new(),
                 location: String::new(),
                 context: String::new(),
-                message: format!("no template {} associated with template {}", gofmt::quote(name), gofmt::quote(&self.set.root_name)),
+                message: format!(
+                    "no template {} associated with template {}",
+                    gofmt::quote(name),
+                    gofmt::quote(&self.set.root_name)
+                ),
             });
         };
         if self.depth >= self.set.limits.max_depth {
-            return Err(self.err_plain(name, format!("exceeded maximum template depth ({})", self.set.limits.max_depth)));
+            return Err(self.err_plain(
+                name,
+                format!(
+                    "exceeded maximum template depth ({})",
+                    self.set.limits.max_depth
+                ),
+            ));
         }
         let saved_out = std::mem::take(&mut self.out);
-        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), V::plain(data.clone()))]);
+        let saved_vars =
+            std::mem::replace(&mut self.vars, vec![("$".into(), V::plain(data.clone()))]);
         let saved_tree = self.tree.replace(tree.clone());
         let saved_name = std::mem::replace(&mut self.name, name.to_string());
         self.depth += 1;
@@ -291,11 +313,18 @@ impl Exec {
     }
 
     fn err_plain(&self, name: &str, message: String) -> ExecError {
-        ExecError { name: name.to_string(), location: String::new(), context: String::new(), message }
+        ExecError {
+            name: name.to_string(),
+            location: String::new(),
+            context: String::new(),
+            message,
+        }
     }
 
     fn location(&self, pos: Pos) -> String {
-        let Some(tree) = &self.tree else { return String::new() };
+        let Some(tree) = &self.tree else {
+            return String::new();
+        };
         let text = &tree.text[..pos.offset.min(tree.text.len())];
         let line = 1 + text.matches('\n').count();
         let col = match text.rfind('\n') {
@@ -315,7 +344,12 @@ impl Exec {
         } else {
             context
         };
-        ExecError { name: self.name.clone(), location: self.location(pos), context, message }
+        ExecError {
+            name: self.name.clone(),
+            location: self.location(pos),
+            context,
+            message,
+        }
     }
 
     fn err_arg(&self, a: &Arg, message: String) -> ExecError {
@@ -325,14 +359,25 @@ impl Exec {
     fn step(&mut self, pos: Pos, ctx: &dyn Fn() -> String) -> R<()> {
         self.steps += 1;
         if self.steps > self.set.limits.max_steps {
-            return Err(self.err(pos, ctx(), format!("template execution exceeded {} steps", self.set.limits.max_steps)));
+            return Err(self.err(
+                pos,
+                ctx(),
+                format!(
+                    "template execution exceeded {} steps",
+                    self.set.limits.max_steps
+                ),
+            ));
         }
         Ok(())
     }
 
     fn write(&mut self, s: &str, pos: Pos) -> R<()> {
         if self.out.len() + s.len() > self.set.limits.max_output {
-            return Err(self.err(pos, String::new(), format!("output exceeds {} bytes", self.set.limits.max_output)));
+            return Err(self.err(
+                pos,
+                String::new(),
+                format!("output exceeds {} bytes", self.set.limits.max_output),
+            ));
         }
         self.out.push_str(s);
         Ok(())
@@ -351,7 +396,7 @@ impl Exec {
     fn walk(&mut self, dot: &V, node: &Node) -> R<Flow> {
         // Template calls, includes and nested blocks recurse: grow the stack instead of
         // overflowing it (the depth and step limits bound the total).
-        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.walk_inner(dot, node))
+        crate::grow(|| self.walk_inner(dot, node))
     }
 
     fn walk_inner(&mut self, dot: &V, node: &Node) -> R<Flow> {
@@ -376,20 +421,30 @@ impl Exec {
             Node::Range(b) => return self.walk_range(dot, b),
             Node::Template(pos, name, pipe) => {
                 let Some(tree) = self.set.lookup(name) else {
-                    return Err(self.err(*pos, parse::node_string(node), format!("template {} not defined", gofmt::quote(name))));
+                    return Err(self.err(
+                        *pos,
+                        parse::node_string(node),
+                        format!("template {} not defined", gofmt::quote(name)),
+                    ));
                 };
                 if self.depth >= self.set.limits.max_depth {
                     return Err(self.err(
                         *pos,
                         parse::node_string(node),
-                        format!("exceeded maximum template depth ({})", self.set.limits.max_depth),
+                        format!(
+                            "exceeded maximum template depth ({})",
+                            self.set.limits.max_depth
+                        ),
                     ));
                 }
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
                     None => Value::Nil,
                 };
-                let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), V::plain(new_dot.clone()))]);
+                let saved_vars = std::mem::replace(
+                    &mut self.vars,
+                    vec![("$".into(), V::plain(new_dot.clone()))],
+                );
                 let saved_tree = self.tree.replace(tree.clone());
                 let saved_name = std::mem::replace(&mut self.name, name.clone());
                 self.depth += 1;
@@ -441,27 +496,65 @@ impl Exec {
         let pipe = &b.pipe;
         // The elements, snapshotted first (the body may change the map it ranges over).
         let items: Vec<(Value, Value)> = match &val {
-            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-            Value::Bytes(bs) => bs.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), Value::Int(*v as i64))).collect(),
-            Value::Map(m) => m.borrow().iter().map(|(k, v)| (Value::str(k.as_str()), v.clone())).collect(),
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                .collect(),
+            Value::Bytes(bs) => bs
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), Value::Int(*v as i64)))
+                .collect(),
+            Value::Map(m) => m
+                .borrow()
+                .iter()
+                .map(|(k, v)| (Value::str(k.as_str()), v.clone()))
+                .collect(),
             Value::Int(n) => {
                 if pipe.decl.len() > 1 {
-                    return Err(self.err(b.pos, parse::pipe_string(pipe), format!("can't use {n} to iterate over more than one variable")));
+                    return Err(self.err(
+                        b.pos,
+                        parse::pipe_string(pipe),
+                        format!("can't use {n} to iterate over more than one variable"),
+                    ));
                 }
                 let n = *n;
                 if n > 0 && n as u64 > self.set.limits.max_steps {
-                    return Err(self.err(b.pos, parse::pipe_string(pipe), format!("range over {n} exceeds the step limit")));
+                    return Err(self.err(
+                        b.pos,
+                        parse::pipe_string(pipe),
+                        format!("range over {n} exceeds the step limit"),
+                    ));
                 }
                 (0..n.max(0)).map(|i| (Value::Nil, Value::Int(i))).collect()
             }
             Value::Nil => Vec::new(),
-            Value::Object(o) => match o.to_data() {
-                Value::Map(m) => m.borrow().iter().map(|(k, v)| (Value::str(k.as_str()), v.clone())).collect(),
-                Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-                _ => return Err(self.err(b.pos, parse::pipe_string(pipe), format!("range can't iterate over {}", o.print()))),
+            Value::Object(o) => match &o.to_data() {
+                Value::Map(m) => m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (Value::str(k.as_str()), v.clone()))
+                    .collect(),
+                Value::List(l) => l
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                    .collect(),
+                _ => {
+                    return Err(self.err(
+                        b.pos,
+                        parse::pipe_string(pipe),
+                        format!("range can't iterate over {}", o.print()),
+                    ));
+                }
             },
             other => {
-                return Err(self.err(b.pos, parse::pipe_string(pipe), format!("range can't iterate over {}", gofmt::sprint_value(other))));
+                return Err(self.err(
+                    b.pos,
+                    parse::pipe_string(pipe),
+                    format!("range can't iterate over {}", gofmt::sprint_value(other)),
+                ));
             }
         };
         if items.is_empty() {
@@ -514,11 +607,15 @@ impl Exec {
     }
 
     fn var_value(&self, name: &str) -> Option<V> {
-        self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
     }
 
     fn eval_pipeline(&mut self, dot: &V, pipe: &Pipe) -> R<Value> {
-        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.eval_pipeline_inner(dot, pipe))
+        crate::grow(|| self.eval_pipeline_inner(dot, pipe))
     }
 
     fn eval_pipeline_inner(&mut self, dot: &V, pipe: &Pipe) -> R<Value> {
@@ -531,7 +628,11 @@ impl Exec {
         for name in &pipe.decl {
             if pipe.is_assign {
                 if !self.set_var(name, V::plain(value.clone())) {
-                    return Err(self.err(pipe.pos, parse::pipe_string(pipe), format!("undefined variable: {name}")));
+                    return Err(self.err(
+                        pipe.pos,
+                        parse::pipe_string(pipe),
+                        format!("undefined variable: {name}"),
+                    ));
                 }
             } else {
                 self.vars.push((name.clone(), V::plain(value.clone())));
@@ -542,7 +643,13 @@ impl Exec {
 
     fn not_a_function(&self, cmd: &Command, final_: &Option<V>) -> R<()> {
         if cmd.args.len() > 1 || final_.is_some() {
-            return Err(self.err_arg(&cmd.args[0], format!("can't give argument to non-function {}", parse::arg_string(&cmd.args[0]))));
+            return Err(self.err_arg(
+                &cmd.args[0],
+                format!(
+                    "can't give argument to non-function {}",
+                    parse::arg_string(&cmd.args[0])
+                ),
+            ));
         }
         Ok(())
     }
@@ -550,20 +657,40 @@ impl Exec {
     fn eval_command(&mut self, dot: &V, cmd: &Command, final_: Option<V>) -> R<V> {
         let first = &cmd.args[0];
         match first {
-            Arg::Field(_, idents) => return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_),
+            Arg::Field(_, idents) => {
+                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
+            }
             Arg::Chain(pos, node, fields) => {
                 if matches!(node.as_ref(), Arg::Nil(_)) {
-                    return Err(self.err(*pos, parse::arg_string(first), format!("indirection through explicit nil in {}", parse::arg_string(first))));
+                    return Err(self.err(
+                        *pos,
+                        parse::arg_string(first),
+                        format!(
+                            "indirection through explicit nil in {}",
+                            parse::arg_string(first)
+                        ),
+                    ));
                 }
                 let recv = self.eval_arg(dot, P::Any, node)?;
-                return self.eval_field_chain(dot, V::plain(recv.v), first, fields, &cmd.args, final_);
+                return self.eval_field_chain(
+                    dot,
+                    V::plain(recv.v),
+                    first,
+                    fields,
+                    &cmd.args,
+                    final_,
+                );
             }
-            Arg::Identifier(_, name) => return self.eval_function(dot, name, cmd, &cmd.args, final_),
+            Arg::Identifier(_, name) => {
+                return self.eval_function(dot, name, cmd, &cmd.args, final_);
+            }
             Arg::Pipe(_, p) => {
                 self.not_a_function(cmd, &final_)?;
                 return Ok(V::plain(self.eval_pipeline(dot, p)?));
             }
-            Arg::Variable(_, idents) => return self.eval_variable(dot, first, idents, &cmd.args, final_),
+            Arg::Variable(_, idents) => {
+                return self.eval_variable(dot, first, idents, &cmd.args, final_);
+            }
             _ => {}
         }
         self.not_a_function(cmd, &final_)?;
@@ -573,7 +700,15 @@ impl Exec {
             Arg::Nil(_) => return Err(self.err_arg(first, "nil is not a command".into())),
             Arg::Number(_, n) => self.ideal_constant(first, n)?,
             Arg::String(_, _, s) => Value::String(s.clone()),
-            _ => return Err(self.err_arg(first, format!("can't evaluate command {}", gofmt::quote(&parse::arg_string(first))))),
+            _ => {
+                return Err(self.err_arg(
+                    first,
+                    format!(
+                        "can't evaluate command {}",
+                        gofmt::quote(&parse::arg_string(first))
+                    ),
+                ));
+            }
         }))
     }
 
@@ -582,7 +717,10 @@ impl Exec {
             return Err(self.err_arg(a, "complex numbers are not supported".into()));
         }
         let t = &n.text;
-        let is_hex_int = t.len() > 2 && t.starts_with('0') && matches!(t.as_bytes()[1], b'x' | b'X') && !t.contains(['p', 'P']);
+        let is_hex_int = t.len() > 2
+            && t.starts_with('0')
+            && matches!(t.as_bytes()[1], b'x' | b'X')
+            && !t.contains(['p', 'P']);
         let is_rune = t.starts_with('\'');
         if n.float.is_some() && !is_hex_int && !is_rune && t.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(Value::Float(n.float.unwrap()));
@@ -596,20 +734,41 @@ impl Exec {
         Ok(Value::Nil)
     }
 
-    fn eval_variable(&mut self, dot: &V, a: &Arg, idents: &[String], args: &[Arg], final_: Option<V>) -> R<V> {
+    fn eval_variable(
+        &mut self,
+        dot: &V,
+        a: &Arg,
+        idents: &[String],
+        args: &[Arg],
+        final_: Option<V>,
+    ) -> R<V> {
         let Some(value) = self.var_value(&idents[0]) else {
             return Err(self.err_arg(a, format!("undefined variable: {}", idents[0])));
         };
         if idents.len() == 1 {
             if args.len() > 1 || final_.is_some() {
-                return Err(self.err_arg(&args[0], format!("can't give argument to non-function {}", parse::arg_string(&args[0]))));
+                return Err(self.err_arg(
+                    &args[0],
+                    format!(
+                        "can't give argument to non-function {}",
+                        parse::arg_string(&args[0])
+                    ),
+                ));
             }
             return Ok(value);
         }
         self.eval_field_chain(dot, value, a, &idents[1..], args, final_)
     }
 
-    fn eval_field_chain(&mut self, dot: &V, mut recv: V, node: &Arg, idents: &[String], args: &[Arg], final_: Option<V>) -> R<V> {
+    fn eval_field_chain(
+        &mut self,
+        dot: &V,
+        mut recv: V,
+        node: &Arg,
+        idents: &[String],
+        args: &[Arg],
+        final_: Option<V>,
+    ) -> R<V> {
         let n = idents.len();
         for ident in &idents[..n - 1] {
             recv = self.eval_field(dot, ident, node, &[], None, recv)?;
@@ -617,21 +776,41 @@ impl Exec {
         self.eval_field(dot, &idents[n - 1], node, args, final_, recv)
     }
 
-    fn eval_field(&mut self, dot: &V, name: &str, node: &Arg, args: &[Arg], final_: Option<V>, recv: V) -> R<V> {
+    fn eval_field(
+        &mut self,
+        dot: &V,
+        name: &str,
+        node: &Arg,
+        args: &[Arg],
+        final_: Option<V>,
+        recv: V,
+    ) -> R<V> {
         let has_args = args.len() > 1 || final_.is_some();
         match &recv.v {
-            Value::Nil if recv.iface => Err(self.err_arg(node, format!("nil pointer evaluating interface {{}}.{name}"))),
-            Value::Nil if self.set.missing_key == MissingKey::Error && !recv.iface => Err(self.err_arg(node, format!("nil data; no entry for key {}", gofmt::quote(name)))),
+            Value::Nil if recv.iface => Err(self.err_arg(
+                node,
+                format!("nil pointer evaluating interface {{}}.{name}"),
+            )),
+            Value::Nil if self.set.missing_key == MissingKey::Error && !recv.iface => Err(self
+                .err_arg(
+                    node,
+                    format!("nil data; no entry for key {}", gofmt::quote(name)),
+                )),
             Value::Nil => Ok(V::plain(Value::Nil)),
             Value::Map(m) => {
                 if has_args {
-                    return Err(self.err_arg(node, format!("{name} is not a method but has arguments")));
+                    return Err(
+                        self.err_arg(node, format!("{name} is not a method but has arguments"))
+                    );
                 }
                 let v = m.borrow().get(name).cloned();
                 match v {
                     Some(v) => Ok(V::elem(v)),
                     None => match self.set.missing_key {
-                        MissingKey::Error => Err(self.err_arg(node, format!("map has no entry for key {}", gofmt::quote(name)))),
+                        MissingKey::Error => Err(self.err_arg(
+                            node,
+                            format!("map has no entry for key {}", gofmt::quote(name)),
+                        )),
                         MissingKey::Zero => Ok(V::elem(Value::Nil)),
                         MissingKey::Invalid => Ok(V::plain(Value::Nil)),
                     },
@@ -647,26 +826,46 @@ impl Exec {
                     if let Some(f) = final_ {
                         argv.push(f.v);
                     }
-                    return o.call(name, &argv).map(V::elem).map_err(|e| self.err_arg(node, format!("error calling {name}: {e}")));
+                    return o
+                        .call(name, &argv)
+                        .map(V::elem)
+                        .map_err(|e| self.err_arg(node, format!("error calling {name}: {e}")));
                 }
                 match o.field(name) {
                     Some(v) => {
                         if has_args {
-                            return Err(self.err_arg(node, format!("{name} has arguments but cannot be invoked as function")));
+                            return Err(self.err_arg(
+                                node,
+                                format!("{name} has arguments but cannot be invoked as function"),
+                            ));
                         }
                         Ok(V::elem(v))
                     }
-                    None => Err(self.err_arg(node, format!("can't evaluate field {name} in type {}", o.type_name()))),
+                    None => Err(self.err_arg(
+                        node,
+                        format!("can't evaluate field {name} in type {}", o.type_name()),
+                    )),
                 }
             }
             other => {
-                let t = if recv.iface { "interface {}".to_string() } else { other.type_name() };
+                let t = if recv.iface {
+                    "interface {}".to_string()
+                } else {
+                    other.type_name()
+                };
                 Err(self.err_arg(node, format!("can't evaluate field {name} in type {t}")))
             }
         }
     }
 
-    fn eval_function(&mut self, dot: &V, name: &str, cmd: &Command, args: &[Arg], final_: Option<V>) -> R<V> {
+    fn eval_function(
+        &mut self,
+        dot: &V,
+        name: &str,
+        cmd: &Command,
+        args: &[Arg],
+        final_: Option<V>,
+    ) -> R<V> {
         let args = &args[1..];
         let cmd_ctx = || parse::command_string(cmd);
         let mut num_in = args.len();
@@ -675,7 +874,11 @@ impl Exec {
         }
         if name == "and" || name == "or" {
             if num_in < 1 {
-                return Err(self.err(cmd.pos, cmd_ctx(), format!("wrong number of args for {name}: want at least 1 got 0")));
+                return Err(self.err(
+                    cmd.pos,
+                    cmd_ctx(),
+                    format!("wrong number of args for {name}: want at least 1 got 0"),
+                ));
             }
             let want = name == "or";
             let mut v = Value::Nil;
@@ -692,33 +895,64 @@ impl Exec {
         }
         if name == "call" {
             if num_in < 1 {
-                return Err(self.err(cmd.pos, cmd_ctx(), "wrong number of args for call: want at least 1 got 0".into()));
+                return Err(self.err(
+                    cmd.pos,
+                    cmd_ctx(),
+                    "wrong number of args for call: want at least 1 got 0".into(),
+                ));
             }
             let target = match args.first() {
                 Some(a) => (parse::arg_string(a), self.eval_arg(dot, P::Any, a)?.v),
                 None => ("pipeline".into(), final_.map(|f| f.v).unwrap_or_default()),
             };
-            let msg = if target.1.is_nil() { "call of nil".to_string() } else { format!("non-function {} of type {}", target.0, target.1.type_name()) };
+            let msg = if target.1.is_nil() {
+                "call of nil".to_string()
+            } else {
+                format!("non-function {} of type {}", target.0, target.1.type_name())
+            };
             return Err(self.err(cmd.pos, cmd_ctx(), format!("error calling call: {msg}")));
         }
         let Some(func) = self.set.funcs.get(name).copied() else {
-            return Err(self.err(cmd.pos, cmd_ctx(), format!("{} is not a defined function", gofmt::quote(name))));
+            return Err(self.err(
+                cmd.pos,
+                cmd_ctx(),
+                format!("{} is not a defined function", gofmt::quote(name)),
+            ));
         };
         let num_fixed = func.params.len();
         if func.variadic.is_some() {
             if num_in < num_fixed {
-                return Err(self.err(cmd.pos, cmd_ctx(), format!("wrong number of args for {name}: want at least {num_fixed} got {}", args.len())));
+                return Err(self.err(
+                    cmd.pos,
+                    cmd_ctx(),
+                    format!(
+                        "wrong number of args for {name}: want at least {num_fixed} got {}",
+                        args.len()
+                    ),
+                ));
             }
         } else if num_in != num_fixed {
-            return Err(self.err(cmd.pos, cmd_ctx(), format!("wrong number of args for {name}: want {num_fixed} got {num_in}")));
+            return Err(self.err(
+                cmd.pos,
+                cmd_ctx(),
+                format!("wrong number of args for {name}: want {num_fixed} got {num_in}"),
+            ));
         }
         let mut argv = Vec::with_capacity(num_in);
         for (i, a) in args.iter().enumerate() {
-            let p = if i < num_fixed { func.params[i] } else { func.variadic.unwrap_or(P::Any) };
+            let p = if i < num_fixed {
+                func.params[i]
+            } else {
+                func.variadic.unwrap_or(P::Any)
+            };
             argv.push(self.eval_arg(dot, p, a)?.v);
         }
         if let Some(f) = final_ {
-            let p = if num_in - 1 < num_fixed { func.params[num_in - 1] } else { func.variadic.unwrap_or(P::Any) };
+            let p = if num_in - 1 < num_fixed {
+                func.params[num_in - 1]
+            } else {
+                func.variadic.unwrap_or(P::Any)
+            };
             let pos = cmd.pos;
             argv.push(self.validate_type(f, p, &|| (pos, cmd_ctx()))?);
         }
@@ -738,7 +972,10 @@ impl Exec {
             (_, P::Any) => Ok(v.v),
             (Value::Nil, P::Map) => Ok(Value::map(Default::default())),
             (Value::Nil, P::List) => Ok(Value::list(Vec::new())),
-            (Value::Nil, _) if v.iface => fail(format!("wrong type for value; expected {}; got interface {{}}", p.go_name())),
+            (Value::Nil, _) if v.iface => fail(format!(
+                "wrong type for value; expected {}; got interface {{}}",
+                p.go_name()
+            )),
             (Value::Nil, _) => fail(format!("invalid value; expected {}", p.go_name())),
             (Value::String(_), P::Str)
             | (Value::Int(_), P::Int)
@@ -746,7 +983,11 @@ impl Exec {
             | (Value::Bool(_), P::Bool)
             | (Value::Map(_), P::Map)
             | (Value::List(_), P::List) => Ok(v.v),
-            (other, p) => fail(format!("wrong type for value; expected {}; got {}", p.go_name(), other.type_name())),
+            (other, p) => fail(format!(
+                "wrong type for value; expected {}; got {}",
+                p.go_name(),
+                other.type_name()
+            )),
         }
     }
 
@@ -763,16 +1004,28 @@ impl Exec {
                     p => Err(self.err_arg(a, format!("cannot assign nil to {}", p.go_name()))),
                 };
             }
-            Arg::Field(_, idents) => self.eval_field_chain(dot, dot.clone(), a, idents, std::slice::from_ref(a), None)?,
+            Arg::Field(_, idents) => {
+                self.eval_field_chain(dot, dot.clone(), a, idents, std::slice::from_ref(a), None)?
+            }
             Arg::Variable(_, idents) => self.eval_variable(dot, a, idents, &[], None)?,
             Arg::Pipe(_, pipe) => V::plain(self.eval_pipeline(dot, pipe)?),
             Arg::Identifier(_, name) => {
-                let cmd = Command { pos: a.pos(), args: vec![a.clone()] };
+                let cmd = Command {
+                    pos: a.pos(),
+                    args: vec![a.clone()],
+                };
                 self.eval_function(dot, name, &cmd, &cmd.args, None)?
             }
             Arg::Chain(pos, node, fields) => {
                 if matches!(node.as_ref(), Arg::Nil(_)) {
-                    return Err(self.err(*pos, parse::arg_string(a), format!("indirection through explicit nil in {}", parse::arg_string(a))));
+                    return Err(self.err(
+                        *pos,
+                        parse::arg_string(a),
+                        format!(
+                            "indirection through explicit nil in {}",
+                            parse::arg_string(a)
+                        ),
+                    ));
                 }
                 let recv = self.eval_arg(dot, P::Any, node)?;
                 self.eval_field_chain(dot, V::plain(recv.v), a, fields, &[], None)?
@@ -798,7 +1051,10 @@ impl Exec {
                 };
             }
         };
-        Ok(V { v: self.validate_type(v.clone(), p, &at)?, iface: v.iface })
+        Ok(V {
+            v: self.validate_type(v.clone(), p, &at)?,
+            iface: v.iface,
+        })
     }
 
     fn literal_mismatch(&self, a: &Arg, p: P) -> ExecError {
@@ -808,9 +1064,19 @@ impl Exec {
             P::Float => "float",
             P::Str => "string",
             P::Map | P::List | P::Any => {
-                return self.err_arg(a, format!("can't handle {} for arg of type {}", parse::arg_string(a), p.go_name()));
+                return self.err_arg(
+                    a,
+                    format!(
+                        "can't handle {} for arg of type {}",
+                        parse::arg_string(a),
+                        p.go_name()
+                    ),
+                );
             }
         };
-        self.err_arg(a, format!("expected {what}; found {}", parse::arg_string(a)))
+        self.err_arg(
+            a,
+            format!("expected {what}; found {}", parse::arg_string(a)),
+        )
     }
 }

@@ -74,7 +74,11 @@ pub fn format_float(f: f64, fmt: char, prec: Option<usize>) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     match fmt {
         'f' | 'F' => format!("{:.*}", prec.unwrap_or(6), f),
@@ -161,7 +165,9 @@ fn decimal_digits(f: f64, prec: Option<usize>) -> (String, i32) {
 
 /// Rust's `1.5e3` -> Go's `1.5e+03`.
 fn go_exponent(s: &str) -> String {
-    let Some((m, e)) = s.split_once('e') else { return s.to_string() };
+    let Some((m, e)) = s.split_once('e') else {
+        return s.to_string();
+    };
     let (sign, digits) = match e.strip_prefix('-') {
         Some(d) => ('-', d),
         None => ('+', e),
@@ -172,17 +178,18 @@ fn go_exponent(s: &str) -> String {
 /// fmt.Sprint of one value, as `{{ . }}` and `%v` print it.
 pub fn sprint_value(v: &Value) -> String {
     let mut s = String::new();
-    write_v(&mut s, v, false);
+    write_v(&mut s, v, 0);
     s
 }
 
-fn write_v(s: &mut String, v: &Value, nested: bool) {
-    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || write_v_inner(s, v, nested))
+fn write_v(s: &mut String, v: &Value, depth: usize) {
+    crate::grow(|| write_v_inner(s, v, depth))
 }
 
-fn write_v_inner(s: &mut String, v: &Value, nested: bool) {
-    if s.len() > 256 << 20 {
-        // A map that contains itself prints forever in Go; stop at a size no template needs.
+fn write_v_inner(s: &mut String, v: &Value, depth: usize) {
+    if depth > crate::value::MAX_DEPTH || s.len() > 64 << 20 {
+        // A map that contains itself prints forever in Go (until its stack overflows); stop.
+        s.push_str("...");
         return;
     }
     match v {
@@ -209,7 +216,7 @@ fn write_v_inner(s: &mut String, v: &Value, nested: bool) {
                 if i > 0 {
                     s.push(' ');
                 }
-                write_v(s, x, true);
+                write_v(s, x, depth + 1);
             }
             s.push(']');
         }
@@ -221,13 +228,12 @@ fn write_v_inner(s: &mut String, v: &Value, nested: bool) {
                 }
                 s.push_str(k);
                 s.push(':');
-                write_v(s, x, true);
+                write_v(s, x, depth + 1);
             }
             s.push(']');
         }
         Value::Object(o) => s.push_str(&o.print()),
     }
-    let _ = nested;
 }
 
 /// fmt.Sprint(args...): spaces between operands when neither side is a string.
@@ -238,7 +244,7 @@ pub fn sprint(args: &[Value]) -> String {
         if i > 0 && !is_str && !matches!(args[i - 1], Value::String(_)) {
             s.push(' ');
         }
-        write_v(&mut s, a, false);
+        write_v(&mut s, a, 0);
     }
     s
 }
@@ -311,7 +317,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if chars.peek().map(|x| x.1) == Some('*') {
                 chars.next();
                 if let Some(Value::Int(p)) = args.get(argi) {
-                    f.prec = if *p >= 0 { Some((*p as usize).min(MAX_WIDTH)) } else { None };
+                    f.prec = if *p >= 0 {
+                        Some((*p as usize).min(MAX_WIDTH))
+                    } else {
+                        None
+                    };
                 } else {
                     out.push_str("%!(BADPREC)");
                 }
@@ -444,7 +454,12 @@ fn format_one(out: &mut String, verb: char, f: Flags, v: &Value) {
             let s = fmt_int(*i as i128, verb, f).unwrap();
             pad(out, &s, f, zero_ok);
         }
-        ('c', Value::Int(i)) => pad(out, &char::from_u32(*i as u32).unwrap_or('\u{fffd}').to_string(), f, false),
+        ('c', Value::Int(i)) => pad(
+            out,
+            &char::from_u32(*i as u32).unwrap_or('\u{fffd}').to_string(),
+            f,
+            false,
+        ),
         ('q', Value::Int(i)) => {
             let c = char::from_u32(*i as u32).unwrap_or('\u{fffd}');
             let mut s = String::from("'");
@@ -487,7 +502,11 @@ fn format_one(out: &mut String, verb: char, f: Flags, v: &Value) {
             pad(out, &s, f, false)
         }
         ('q', Value::String(s)) => {
-            let q = if f.sharp && !s.contains('`') { format!("`{s}`") } else { quote(s) };
+            let q = if f.sharp && !s.contains('`') {
+                format!("`{s}`")
+            } else {
+                quote(s)
+            };
             pad(out, &q, f, false)
         }
         ('x' | 'X', Value::String(s)) => {
@@ -504,7 +523,9 @@ fn format_one(out: &mut String, verb: char, f: Flags, v: &Value) {
             }
             pad(out, &h, f, false)
         }
-        ('s' | 'v', Value::Bytes(b)) if verb == 's' => pad(out, &String::from_utf8_lossy(b), f, false),
+        ('s' | 'v', Value::Bytes(b)) if verb == 's' => {
+            pad(out, &String::from_utf8_lossy(b), f, false)
+        }
         (_, Value::Nil) => {
             if verb == 'v' {
                 pad(out, "<nil>", f, false)
@@ -568,11 +589,29 @@ mod tests {
         ] {
             assert_eq!(format_float(f, 'g', None), want, "{f}");
         }
-        assert_eq!(sprintf("%.2f|%5d|%-4s|%05d|%x|%q|%v", &[
-            Value::Float(3.14159), Value::Int(42), "ab".into(), Value::Int(-42), Value::Int(255), "a\"b".into(), Value::Nil
-        ]), "3.14|   42|ab  |-0042|ff|\"a\\\"b\"|<nil>");
-        assert_eq!(sprintf("%d %s", &["x".into()]), "%!d(string=x) %!s(MISSING)");
-        assert_eq!(sprintf("%s", &["x".into(), Value::Int(3)]), "x%!(EXTRA int=3)");
+        assert_eq!(
+            sprintf(
+                "%.2f|%5d|%-4s|%05d|%x|%q|%v",
+                &[
+                    Value::Float(3.14159),
+                    Value::Int(42),
+                    "ab".into(),
+                    Value::Int(-42),
+                    Value::Int(255),
+                    "a\"b".into(),
+                    Value::Nil
+                ]
+            ),
+            "3.14|   42|ab  |-0042|ff|\"a\\\"b\"|<nil>"
+        );
+        assert_eq!(
+            sprintf("%d %s", &["x".into()]),
+            "%!d(string=x) %!s(MISSING)"
+        );
+        assert_eq!(
+            sprintf("%s", &["x".into(), Value::Int(3)]),
+            "x%!(EXTRA int=3)"
+        );
         assert_eq!(format_float(1.5, 'e', Some(6)), "1.500000e+00");
         assert_eq!(format_float(123456.0, 'g', Some(3)), "1.23e+05");
     }

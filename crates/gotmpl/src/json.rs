@@ -26,11 +26,25 @@ fn newline(out: &mut String, indent: Option<&str>, level: usize) {
     }
 }
 
-fn write(out: &mut String, v: &Value, html: bool, indent: Option<&str>, level: usize, depth: usize) -> Result<(), String> {
-    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || write_inner(out, v, html, indent, level, depth))
+fn write(
+    out: &mut String,
+    v: &Value,
+    html: bool,
+    indent: Option<&str>,
+    level: usize,
+    depth: usize,
+) -> Result<(), String> {
+    crate::grow(|| write_inner(out, v, html, indent, level, depth))
 }
 
-fn write_inner(out: &mut String, v: &Value, html: bool, indent: Option<&str>, level: usize, depth: usize) -> Result<(), String> {
+fn write_inner(
+    out: &mut String,
+    v: &Value,
+    html: bool,
+    indent: Option<&str>,
+    level: usize,
+    depth: usize,
+) -> Result<(), String> {
     if depth > 1000 {
         return Err("json: unsupported value: encountered a cycle".into());
     }
@@ -91,7 +105,10 @@ fn write_inner(out: &mut String, v: &Value, html: bool, indent: Option<&str>, le
 /// Go's float64 encoding: shortest digits, %e only below 1e-6 or from 1e21.
 pub fn float(f: f64) -> Result<String, String> {
     if !f.is_finite() {
-        return Err(format!("json: unsupported value: {}", crate::gofmt::format_float(f, 'g', None)));
+        return Err(format!(
+            "json: unsupported value: {}",
+            crate::gofmt::format_float(f, 'g', None)
+        ));
     }
     let a = f.abs();
     if a != 0.0 && (a < 1e-6 || a >= 1e21) {
@@ -129,12 +146,19 @@ pub fn quote(out: &mut String, s: &str, html: bool) {
 
 /// json.Unmarshal into interface{}: objects, arrays, strings, float64 numbers, bools, null.
 pub fn from_json(s: &str) -> Result<Value, String> {
-    let mut p = Parser { b: s.as_bytes(), i: 0, depth: 0 };
+    let mut p = Parser {
+        b: s.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
     p.ws();
     let v = p.value()?;
     p.ws();
     if p.i < p.b.len() {
-        return Err(format!("invalid character {} after top-level value", p.char_desc()));
+        return Err(format!(
+            "invalid character {} after top-level value",
+            p.char_desc()
+        ));
     }
     Ok(v)
 }
@@ -164,7 +188,7 @@ impl Parser<'_> {
         if self.depth > 10_000 {
             return Err("exceeded max depth".into());
         }
-        let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.value_inner());
+        let r = crate::grow(|| self.value_inner());
         self.depth -= 1;
         r
     }
@@ -183,12 +207,18 @@ impl Parser<'_> {
                 loop {
                     self.ws();
                     if self.b.get(self.i) != Some(&b'"') {
-                        return Err(format!("invalid character {} looking for beginning of object key string", self.char_desc()));
+                        return Err(format!(
+                            "invalid character {} looking for beginning of object key string",
+                            self.char_desc()
+                        ));
                     }
                     let k = self.string()?;
                     self.ws();
                     if self.b.get(self.i) != Some(&b':') {
-                        return Err(format!("invalid character {} after object key", self.char_desc()));
+                        return Err(format!(
+                            "invalid character {} after object key",
+                            self.char_desc()
+                        ));
                     }
                     self.i += 1;
                     self.ws();
@@ -202,7 +232,12 @@ impl Parser<'_> {
                             return Ok(Value::map(m));
                         }
                         None => return Err("unexpected end of JSON input".into()),
-                        _ => return Err(format!("invalid character {} after object key:value pair", self.char_desc())),
+                        _ => {
+                            return Err(format!(
+                                "invalid character {} after object key:value pair",
+                                self.char_desc()
+                            ));
+                        }
                     }
                 }
             }
@@ -225,7 +260,12 @@ impl Parser<'_> {
                             return Ok(Value::list(l));
                         }
                         None => return Err("unexpected end of JSON input".into()),
-                        _ => return Err(format!("invalid character {} after array element", self.char_desc())),
+                        _ => {
+                            return Err(format!(
+                                "invalid character {} after array element",
+                                self.char_desc()
+                            ));
+                        }
                     }
                 }
             }
@@ -236,13 +276,23 @@ impl Parser<'_> {
             Some(c) if *c == b'-' || c.is_ascii_digit() => {
                 let start = self.i;
                 self.i += 1;
-                while self.i < self.b.len() && matches!(self.b[self.i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                while self.i < self.b.len()
+                    && matches!(
+                        self.b[self.i],
+                        b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'
+                    )
+                {
                     self.i += 1;
                 }
                 let t = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("");
-                t.parse::<f64>().map(Value::Float).map_err(|_| format!("invalid number literal {t:?}"))
+                t.parse::<f64>()
+                    .map(Value::Float)
+                    .map_err(|_| format!("invalid number literal {t:?}"))
             }
-            Some(_) => Err(format!("invalid character {} looking for beginning of value", self.char_desc())),
+            Some(_) => Err(format!(
+                "invalid character {} looking for beginning of value",
+                self.char_desc()
+            )),
         }
     }
 
@@ -251,7 +301,11 @@ impl Parser<'_> {
             self.i += word.len();
             Ok(v)
         } else {
-            Err(format!("invalid character {} in literal {word} (expecting '{}')", self.char_desc(), &word[..1]))
+            Err(format!(
+                "invalid character {} in literal {word} (expecting '{}')",
+                self.char_desc(),
+                &word[..1]
+            ))
         }
     }
 
@@ -259,12 +313,16 @@ impl Parser<'_> {
         self.i += 1;
         let mut out = Vec::new();
         loop {
-            let Some(&c) = self.b.get(self.i) else { return Err("unexpected end of JSON input".into()) };
+            let Some(&c) = self.b.get(self.i) else {
+                return Err("unexpected end of JSON input".into());
+            };
             self.i += 1;
             match c {
                 b'"' => return Ok(String::from_utf8_lossy(&out).into_owned()),
                 b'\\' => {
-                    let Some(&e) = self.b.get(self.i) else { return Err("unexpected end of JSON input".into()) };
+                    let Some(&e) = self.b.get(self.i) else {
+                        return Err("unexpected end of JSON input".into());
+                    };
                     self.i += 1;
                     match e {
                         b'"' => out.push(b'"'),
@@ -277,10 +335,14 @@ impl Parser<'_> {
                         b't' => out.push(b'\t'),
                         b'u' => {
                             let mut cp = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&cp) && self.b[self.i..].starts_with(b"\\u") {
+                            if (0xD800..0xDC00).contains(&cp)
+                                && self.b[self.i..].starts_with(b"\\u")
+                            {
                                 self.i += 2;
                                 let lo = self.hex4()?;
-                                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3ff);
+                                cp = 0x10000
+                                    + ((cp - 0xD800) << 10)
+                                    + (lo.wrapping_sub(0xDC00) & 0x3ff);
                             }
                             let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
                             let mut buf = [0; 4];
@@ -296,8 +358,12 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, String> {
-        let h = self.b.get(self.i..self.i + 4).ok_or("unexpected end of JSON input")?;
+        let h = self
+            .b
+            .get(self.i..self.i + 4)
+            .ok_or("unexpected end of JSON input")?;
         self.i += 4;
-        u32::from_str_radix(std::str::from_utf8(h).unwrap_or("x"), 16).map_err(|_| "invalid character in \\u hexadecimal character escape".to_string())
+        u32::from_str_radix(std::str::from_utf8(h).unwrap_or("x"), 16)
+            .map_err(|_| "invalid character in \\u hexadecimal character escape".to_string())
     }
 }

@@ -110,7 +110,15 @@ fn has_right_trim(s: &str) -> bool {
 
 /// Splits a whole template into items; the last is `Eof` or `Error`.
 pub fn lex(input: &str) -> Vec<Item> {
-    let mut l = Lexer { input, start: 0, pos: 0, line: 1, start_line: 1, paren_depth: 0, items: Vec::new() };
+    let mut l = Lexer {
+        input,
+        start: 0,
+        pos: 0,
+        line: 1,
+        start_line: 1,
+        paren_depth: 0,
+        items: Vec::new(),
+    };
     l.run();
     l.items
 }
@@ -163,7 +171,12 @@ impl Lexer<'_> {
     }
 
     fn emit_val(&mut self, typ: ItemType, val: String) {
-        self.items.push(Item { typ, pos: self.start, val, line: self.start_line });
+        self.items.push(Item {
+            typ,
+            pos: self.start,
+            val,
+            line: self.start_line,
+        });
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -175,7 +188,12 @@ impl Lexer<'_> {
     }
 
     fn error(&mut self, msg: String) -> State {
-        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: msg, line: self.start_line });
+        self.items.push(Item {
+            typ: ItemType::Error,
+            pos: self.start,
+            val: msg,
+            line: self.start_line,
+        });
         State::Done
     }
 
@@ -219,7 +237,12 @@ impl Lexer<'_> {
                 self.pos -= trim;
                 self.line += self.input[self.start..self.pos].matches('\n').count();
                 let val = self.input[self.start..self.pos].to_string();
-                let item = Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line };
+                let item = Item {
+                    typ: ItemType::Text,
+                    pos: self.start,
+                    val,
+                    line: self.start_line,
+                };
                 self.start = self.pos;
                 self.start_line = self.line;
                 self.pos += trim;
@@ -234,7 +257,12 @@ impl Lexer<'_> {
         if self.pos > self.start {
             self.line += self.input[self.start..self.pos].matches('\n').count();
             let val = self.input[self.start..self.pos].to_string();
-            self.items.push(Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line });
+            self.items.push(Item {
+                typ: ItemType::Text,
+                pos: self.start,
+                val,
+                line: self.start_line,
+            });
             self.start = self.pos;
             self.start_line = self.line;
         }
@@ -350,7 +378,9 @@ impl Lexer<'_> {
             '`' => self.lex_raw_quote(),
             '$' => self.lex_variable(),
             '\'' => self.lex_char(),
-            '.' if self.peek().is_some_and(|c| !c.is_ascii_digit()) => self.lex_field_or_variable(ItemType::Field),
+            '.' if self.peek().is_some_and(|c| !c.is_ascii_digit()) => {
+                self.lex_field_or_variable(ItemType::Field)
+            }
             '.' | '+' | '-' | '0'..='9' => {
                 self.backup(Some(r));
                 self.lex_number()
@@ -376,7 +406,10 @@ impl Lexer<'_> {
                 self.emit(ItemType::Char);
                 State::InsideAction
             }
-            c => self.error(format!("unrecognized character in action: {}", crate::gofmt::unicode_u(c))),
+            c => self.error(format!(
+                "unrecognized character in action: {}",
+                crate::gofmt::unicode_u(c)
+            )),
         }
     }
 
@@ -445,7 +478,11 @@ impl Lexer<'_> {
 
     fn lex_field_or_variable(&mut self, typ: ItemType) -> State {
         if self.at_terminator() {
-            self.emit(if typ == ItemType::Variable { ItemType::Variable } else { ItemType::Dot });
+            self.emit(if typ == ItemType::Variable {
+                ItemType::Variable
+            } else {
+                ItemType::Dot
+            });
             return State::InsideAction;
         }
         loop {
@@ -467,7 +504,9 @@ impl Lexer<'_> {
         loop {
             match self.next() {
                 Some('\\') => match self.next() {
-                    None | Some('\n') => return self.error("unterminated character constant".into()),
+                    None | Some('\n') => {
+                        return self.error("unterminated character constant".into());
+                    }
                     _ => {}
                 },
                 None | Some('\n') => return self.error("unterminated character constant".into()),

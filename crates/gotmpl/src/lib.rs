@@ -51,5 +51,16 @@ pub fn helm_parse_error(file: &str, go_error: &str) -> String {
     if tokens.len() == 1 {
         return format!("parse error in ({file}): {go_error}");
     }
-    format!("parse error at ({}): {}", tokens[1], tokens[tokens.len() - 1])
+    format!(
+        "parse error at ({}): {}",
+        tokens[1],
+        tokens[tokens.len() - 1]
+    )
+}
+
+/// Runs `f` with at least a megabyte of stack left, growing the stack on the heap when it is
+/// shorter: template calls, includes, nested values and nested expressions recurse, and the
+/// limits (not the thread's stack) decide how deep they may go.
+pub(crate) fn grow<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(1 << 20, 16 << 20, f)
 }

@@ -166,7 +166,12 @@ pub fn parse(
         depth: 0,
     };
     let root = p.parse_top()?;
-    let mut trees = vec![Tree { name: name.to_string(), parse_name: name.to_string(), root, text }];
+    let mut trees = vec![Tree {
+        name: name.to_string(),
+        parse_name: name.to_string(),
+        root,
+        text,
+    }];
     trees.append(&mut p.trees);
     Ok(trees)
 }
@@ -193,7 +198,10 @@ const MAX_DEPTH: usize = 10_000;
 type R<T> = Result<T, ParseError>;
 
 fn pos_of(item: &Item) -> Pos {
-    Pos { offset: item.pos, line: item.line }
+    Pos {
+        offset: item.pos,
+        line: item.line,
+    }
 }
 
 impl Parser<'_> {
@@ -230,7 +238,11 @@ impl Parser<'_> {
     }
 
     fn errorf(&self, message: String) -> ParseError {
-        ParseError { name: self.name.clone(), line: self.last_line, message }
+        ParseError {
+            name: self.name.clone(),
+            line: self.last_line,
+            message,
+        }
     }
 
     fn unexpected(&self, item: &Item, context: &str) -> ParseError {
@@ -295,14 +307,22 @@ impl Parser<'_> {
     }
 
     fn add_tree(&mut self, name: String, root: Vec<Node>) -> R<()> {
-        let tree = Tree { name: name.clone(), parse_name: self.name.clone(), root, text: self.text.clone() };
+        let tree = Tree {
+            name: name.clone(),
+            parse_name: self.name.clone(),
+            root,
+            text: self.text.clone(),
+        };
         if let Some(i) = self.trees.iter().position(|t| t.name == name) {
             if self.trees[i].is_empty() {
                 self.trees[i] = tree;
                 return Ok(());
             }
             if !tree.is_empty() {
-                return Err(self.errorf(format!("template: multiple definition of template {}", crate::gofmt::quote(&name))));
+                return Err(self.errorf(format!(
+                    "template: multiple definition of template {}",
+                    crate::gofmt::quote(&name)
+                )));
             }
             return Ok(());
         }
@@ -374,7 +394,11 @@ impl Parser<'_> {
         if self.range_depth == 0 {
             return Err(self.errorf(format!("{{{{{word}}}}} outside {{{{range}}}}")));
         }
-        Ok(if is_break { Node::Break(pos_of(token)) } else { Node::Continue(pos_of(token)) })
+        Ok(if is_break {
+            Node::Break(pos_of(token))
+        } else {
+            Node::Continue(pos_of(token))
+        })
     }
 
     fn else_control(&mut self) -> R<Node> {
@@ -392,7 +416,7 @@ impl Parser<'_> {
         if self.depth > MAX_DEPTH {
             return Err(self.errorf("max expression depth exceeded".into()));
         }
-        let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.control_inner(context));
+        let r = crate::grow(|| self.control_inner(context));
         self.depth -= 1;
         self.vars.truncate(nvars);
         r
@@ -425,12 +449,19 @@ impl Parser<'_> {
                 else_list = Some(l);
             }
         }
-        Ok(Branch { pos: pipe.pos, pipe, list, else_list })
+        Ok(Branch {
+            pos: pipe.pos,
+            pipe,
+            list,
+            else_list,
+        })
     }
 
     fn template_name(&mut self, token: &Item, context: &str) -> R<String> {
         match token.typ {
-            ItemType::String | ItemType::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
+            ItemType::String | ItemType::RawString => {
+                unquote(&token.val).map_err(|e| self.errorf(e))
+            }
             _ => Err(self.unexpected(token, context)),
         }
     }
@@ -470,14 +501,19 @@ impl Parser<'_> {
         if self.depth > MAX_DEPTH {
             return Err(self.errorf(format!("max expression depth exceeded")));
         }
-        let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.pipeline_inner(context, end));
+        let r = crate::grow(|| self.pipeline_inner(context, end));
         self.depth -= 1;
         r
     }
 
     fn pipeline_inner(&mut self, context: &str, end: ItemType) -> R<Pipe> {
         let token = self.peek_non_space();
-        let mut pipe = Pipe { pos: pos_of(&token), is_assign: false, decl: Vec::new(), cmds: Vec::new() };
+        let mut pipe = Pipe {
+            pos: pos_of(&token),
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
         'decls: loop {
             let v = self.peek_non_space();
             if v.typ != ItemType::Variable {
@@ -498,7 +534,9 @@ impl Parser<'_> {
                 self.vars.push(v.val.clone());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
-                        ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue 'decls,
+                        ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
+                            continue 'decls;
+                        }
                         _ => return Err(self.errorf("range can only initialize variables".into())),
                     }
                 }
@@ -517,8 +555,18 @@ impl Parser<'_> {
                         return Err(self.errorf(format!("missing value for {context}")));
                     }
                     for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-                        if matches!(c.args[0], Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String(..)) {
-                            return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
+                        if matches!(
+                            c.args[0],
+                            Arg::Bool(..)
+                                | Arg::Dot(_)
+                                | Arg::Nil(_)
+                                | Arg::Number(..)
+                                | Arg::String(..)
+                        ) {
+                            return Err(self.errorf(format!(
+                                "non executable command in pipeline stage {}",
+                                i + 1
+                            )));
                         }
                     }
                     return Ok(pipe);
@@ -546,7 +594,10 @@ impl Parser<'_> {
 
     fn command(&mut self) -> R<Command> {
         let pos = pos_of(&self.peek_non_space());
-        let mut cmd = Command { pos, args: Vec::new() };
+        let mut cmd = Command {
+            pos,
+            args: Vec::new(),
+        };
         loop {
             self.peek_non_space();
             if let Some(operand) = self.operand()? {
@@ -568,7 +619,9 @@ impl Parser<'_> {
     }
 
     fn operand(&mut self) -> R<Option<Arg>> {
-        let Some(node) = self.term()? else { return Ok(None) };
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
         if self.peek().typ == ItemType::Field {
             let pos = pos_of(self.peek());
             let mut fields = Vec::new();
@@ -587,7 +640,10 @@ impl Parser<'_> {
                     Arg::Variable(pos, v)
                 }
                 Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
-                    return Err(self.errorf(format!("unexpected . after term {}", crate::gofmt::quote(&arg_string(&node)))));
+                    return Err(self.errorf(format!(
+                        "unexpected . after term {}",
+                        crate::gofmt::quote(&arg_string(&node))
+                    )));
                 }
                 other => Arg::Chain(pos, Box::new(other), fields),
             }));
@@ -601,7 +657,10 @@ impl Parser<'_> {
         Ok(Some(match token.typ {
             ItemType::Identifier => {
                 if !(self.is_function)(&token.val) {
-                    return Err(self.errorf(format!("function {} not defined", crate::gofmt::quote(&token.val))));
+                    return Err(self.errorf(format!(
+                        "function {} not defined",
+                        crate::gofmt::quote(&token.val)
+                    )));
                 }
                 Arg::Identifier(pos, token.val)
             }
@@ -610,16 +669,25 @@ impl Parser<'_> {
             ItemType::Variable => {
                 let idents: Vec<String> = token.val.split('.').map(str::to_string).collect();
                 if !self.vars.iter().any(|v| *v == idents[0]) {
-                    return Err(self.errorf(format!("undefined variable {}", crate::gofmt::quote(&idents[0]))));
+                    return Err(self.errorf(format!(
+                        "undefined variable {}",
+                        crate::gofmt::quote(&idents[0])
+                    )));
                 }
                 Arg::Variable(pos, idents)
             }
-            ItemType::Field => Arg::Field(pos, token.val[1..].split('.').map(str::to_string).collect()),
-            ItemType::Bool => Arg::Bool(pos, token.val == "true"),
-            ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
-                Arg::Number(pos, parse_number(&token.val, token.typ).map_err(|e| self.errorf(e))?)
+            ItemType::Field => {
+                Arg::Field(pos, token.val[1..].split('.').map(str::to_string).collect())
             }
-            ItemType::LeftParen => Arg::Pipe(pos, Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?)),
+            ItemType::Bool => Arg::Bool(pos, token.val == "true"),
+            ItemType::CharConstant | ItemType::Complex | ItemType::Number => Arg::Number(
+                pos,
+                parse_number(&token.val, token.typ).map_err(|e| self.errorf(e))?,
+            ),
+            ItemType::LeftParen => Arg::Pipe(
+                pos,
+                Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?),
+            ),
             ItemType::String | ItemType::RawString => {
                 let s = unquote(&token.val).map_err(|e| self.errorf(e))?;
                 Arg::String(pos, token.val, s.into())
@@ -720,7 +788,13 @@ pub fn unquote(s: &str) -> Result<String, String> {
 }
 
 fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
-    let mut n = Number { text: text.to_string(), int: None, uint: None, float: None, is_complex: false };
+    let mut n = Number {
+        text: text.to_string(),
+        int: None,
+        uint: None,
+        float: None,
+        is_complex: false,
+    };
     if typ == ItemType::CharConstant {
         let s = unquote(text).map_err(|_| format!("malformed character constant: {text}"))?;
         let c = s.chars().next().unwrap() as i64;
@@ -729,7 +803,9 @@ fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
         n.float = Some(c as f64);
         return Ok(n);
     }
-    if typ == ItemType::Complex || (text.ends_with('i') && parse_go_float(&text[..text.len() - 1]).is_some()) {
+    if typ == ItemType::Complex
+        || (text.ends_with('i') && parse_go_float(&text[..text.len() - 1]).is_some())
+    {
         n.is_complex = true;
         return Ok(n);
     }
@@ -745,7 +821,8 @@ fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
         u64::from_str_radix(o, 8).ok()
     } else if let Some(b) = lower.strip_prefix("0b") {
         u64::from_str_radix(b, 2).ok()
-    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|b| b.is_ascii_digit()) {
+    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|b| b.is_ascii_digit())
+    {
         u64::from_str_radix(&lower[1..], 8).ok()
     } else {
         lower.parse::<u64>().ok()
@@ -782,7 +859,10 @@ fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
             _ => {}
         }
         if n.float.is_none() {
-            return Err(format!("illegal number syntax: {}", crate::gofmt::quote(text)));
+            return Err(format!(
+                "illegal number syntax: {}",
+                crate::gofmt::quote(text)
+            ));
         }
     }
     Ok(n)

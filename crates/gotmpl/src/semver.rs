@@ -49,7 +49,11 @@ impl Version {
         let m = version_re().captures(s).ok_or("invalid semantic version")?;
         let num = |i: usize| -> Result<u64, String> {
             match m.get(i) {
-                Some(x) => x.as_str().trim_start_matches('.').parse().map_err(|e| format!("error parsing version segment: {e}")),
+                Some(x) => x
+                    .as_str()
+                    .trim_start_matches('.')
+                    .parse()
+                    .map_err(|e| format!("error parsing version segment: {e}")),
                 None => Ok(0),
             }
         };
@@ -64,7 +68,9 @@ impl Version {
     }
 
     pub fn compare(&self, o: &Version) -> Ordering {
-        (self.major, self.minor, self.patch).cmp(&(o.major, o.minor, o.patch)).then_with(|| compare_pre(&self.pre, &o.pre))
+        (self.major, self.minor, self.patch)
+            .cmp(&(o.major, o.minor, o.patch))
+            .then_with(|| compare_pre(&self.pre, &o.pre))
     }
 }
 
@@ -125,8 +131,18 @@ impl Object for Version {
     fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         let other = match args {
             [Value::Object(o)] => Version::parse(&o.print())?,
-            [v] => return Err(format!("wrong type for value; expected *semver.Version; got {}", v.type_name())),
-            _ => return Err(format!("wrong number of args for {name}: want 1 got {}", args.len())),
+            [v] => {
+                return Err(format!(
+                    "wrong type for value; expected *semver.Version; got {}",
+                    v.type_name()
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "wrong number of args for {name}: want 1 got {}",
+                    args.len()
+                ));
+            }
         };
         let o = self.compare(&other);
         Ok(match name {
@@ -194,15 +210,28 @@ impl Constraints {
 
 impl Constraint {
     fn any() -> Constraint {
-        Constraint { op: String::new(), con: Version::parse("0.0.0").unwrap(), dirty: true, minor_dirty: false }
+        Constraint {
+            op: String::new(),
+            con: Version::parse("0.0.0").unwrap(),
+            dirty: true,
+            minor_dirty: false,
+        }
     }
 
     fn parse(c: &str) -> Result<Constraint, String> {
-        let m = constraint_re().captures(c).ok_or_else(|| format!("improper constraint: {c}"))?;
+        let m = constraint_re()
+            .captures(c)
+            .ok_or_else(|| format!("improper constraint: {c}"))?;
         let op = m.get(1).map(|x| x.as_str()).unwrap_or("").to_string();
         let major = m.get(3).map(|x| x.as_str()).unwrap_or("");
-        let minor = m.get(4).map(|x| x.as_str().trim_start_matches('.')).unwrap_or("");
-        let patch = m.get(5).map(|x| x.as_str().trim_start_matches('.')).unwrap_or("");
+        let minor = m
+            .get(4)
+            .map(|x| x.as_str().trim_start_matches('.'))
+            .unwrap_or("");
+        let patch = m
+            .get(5)
+            .map(|x| x.as_str().trim_start_matches('.'))
+            .unwrap_or("");
         let pre = m.get(6).map(|x| x.as_str()).unwrap_or("");
         let (ver, dirty, minor_dirty) = if is_x(major) || major.is_empty() {
             (format!("0.0.0{pre}"), true, false)
@@ -214,7 +243,12 @@ impl Constraint {
             (format!("{major}.{minor}.{patch}{pre}"), false, false)
         };
         let con = Version::parse(&ver)?;
-        Ok(Constraint { op, con, dirty, minor_dirty })
+        Ok(Constraint {
+            op,
+            con,
+            dirty,
+            minor_dirty,
+        })
     }
 
     fn pre_ok(&self, v: &Version) -> bool {
@@ -225,7 +259,12 @@ impl Constraint {
         if !self.pre_ok(v) || v.compare(&self.con) == Ordering::Less {
             return false;
         }
-        if self.con.major == 0 && self.con.minor == 0 && self.con.patch == 0 && !self.minor_dirty && self.dirty {
+        if self.con.major == 0
+            && self.con.minor == 0
+            && self.con.patch == 0
+            && !self.minor_dirty
+            && self.dirty
+        {
             return true;
         }
         if v.major != self.con.major {
@@ -320,7 +359,11 @@ mod tests {
 
     #[test]
     fn constraints_as_masterminds_reads_them() {
-        let check = |c: &str, v: &str| Constraints::parse(c).unwrap().check(&Version::parse(v).unwrap());
+        let check = |c: &str, v: &str| {
+            Constraints::parse(c)
+                .unwrap()
+                .check(&Version::parse(v).unwrap())
+        };
         assert!(check(">=1.21-0", "v1.36.0"));
         assert!(check(">=1.30.0-0", "1.36.0"));
         assert!(!check("<1.25-0", "v1.36.0"));

@@ -22,7 +22,12 @@ pub struct Time {
 
 impl Time {
     pub fn utc(unix: i64, nanos: u32) -> Time {
-        Time { unix, nanos, offset: 0, zone: "UTC".into() }
+        Time {
+            unix,
+            nanos,
+            offset: 0,
+            zone: "UTC".into(),
+        }
     }
 }
 
@@ -40,7 +45,11 @@ impl Object for Time {
             "Minute" => Value::Int(c.4 as i64),
             "Second" => Value::Int(c.5 as i64),
             "Unix" => Value::Int(self.unix),
-            "UnixNano" => Value::Int(self.unix.saturating_mul(1_000_000_000).saturating_add(self.nanos as i64)),
+            "UnixNano" => Value::Int(
+                self.unix
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(self.nanos as i64),
+            ),
             "String" => self.print().into(),
             "Zone" => self.zone.as_str().into(),
             "Offset" => Value::Int(self.offset as i64),
@@ -82,29 +91,101 @@ fn civil(unix: i64) -> (i64, u32, u32, u32, u32, u32, u32, u32) {
     let y = if m <= 2 { y + 1 } else { y };
     let wd = (days + 4).rem_euclid(7) as u32;
     let yday = (days - days_from_civil(y, 1, 1) + 1) as u32;
-    (y, m, d, (secs / 3600) as u32, (secs % 3600 / 60) as u32, (secs % 60) as u32, wd, yday)
+    (
+        y,
+        m,
+        d,
+        (secs / 3600) as u32,
+        (secs % 3600 / 60) as u32,
+        (secs % 60) as u32,
+        wd,
+        yday,
+    )
 }
 
-const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// The layout elements of Go's time package, longest first where one is a prefix of another.
 const TOKENS: &[&str] = &[
-    "January", "Jan", "Monday", "Mon", "MST", "2006", "-07:00:00", "-0700", "-07:00", "-07", "Z07:00:00", "Z0700", "Z07:00", "Z07", "01", "02", "03", "04", "05",
-    "06", "002", "15", "_2", "PM", "pm", "1", "2", "3", "4", "5", ".000000000", ".999999999", ".000000", ".999999", ".000", ".999", ",000", ",999",
+    "January",
+    "Jan",
+    "Monday",
+    "Mon",
+    "MST",
+    "2006",
+    "-07:00:00",
+    "-0700",
+    "-07:00",
+    "-07",
+    "Z07:00:00",
+    "Z0700",
+    "Z07:00",
+    "Z07",
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "06",
+    "002",
+    "15",
+    "_2",
+    "PM",
+    "pm",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    ".000000000",
+    ".999999999",
+    ".000000",
+    ".999999",
+    ".000",
+    ".999",
+    ",000",
+    ",999",
 ];
 
 pub fn format(t: &Time, layout: &str) -> String {
     let (y, mo, d, h, mi, se, wd, yd) = civil(t.unix + t.offset as i64);
     let off = t.offset;
-    let (sign, oh, om, os) = (if off < 0 { '-' } else { '+' }, off.abs() / 3600, off.abs() / 60 % 60, off.abs() % 60);
+    let (sign, oh, om, os) = (
+        if off < 0 { '-' } else { '+' },
+        off.abs() / 3600,
+        off.abs() / 60 % 60,
+        off.abs() % 60,
+    );
     let mut out = String::new();
     let mut rest = layout;
     'outer: while !rest.is_empty() {
         for tok in TOKENS {
             if let Some(r) = rest.strip_prefix(tok) {
                 // Go only takes "Jan"/"Mon" etc. when not followed by a lower-case letter.
-                if matches!(*tok, "Jan" | "Mon") && r.starts_with(|c: char| c.is_ascii_lowercase()) {
+                if matches!(*tok, "Jan" | "Mon") && r.starts_with(|c: char| c.is_ascii_lowercase())
+                {
                     continue;
                 }
                 if tok.starts_with(['.', ',']) && r.starts_with(|c: char| c.is_ascii_digit()) {
@@ -165,17 +246,34 @@ fn frac_str(nanos: u32, tok: &str) -> String {
         return format!("{sep}{}", &digits[..n]);
     }
     let trimmed = digits[..n].trim_end_matches('0');
-    if trimmed.is_empty() { String::new() } else { format!("{sep}{trimmed}") }
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("{sep}{trimmed}")
+    }
 }
 
 /// Parses `value` with a Go layout (the common elements), in UTC.
 pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
-    let err = || format!("parsing time {} as {}: cannot parse {} as {}", crate::gofmt::quote(value), crate::gofmt::quote(layout), crate::gofmt::quote(value), crate::gofmt::quote(layout));
-    let (mut y, mut mo, mut d, mut h, mut mi, mut se, mut nanos, mut pm, mut off) = (1i64, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32, None, 0i64);
+    let err = || {
+        format!(
+            "parsing time {} as {}: cannot parse {} as {}",
+            crate::gofmt::quote(value),
+            crate::gofmt::quote(layout),
+            crate::gofmt::quote(value),
+            crate::gofmt::quote(layout)
+        )
+    };
+    let (mut y, mut mo, mut d, mut h, mut mi, mut se, mut nanos, mut pm, mut off) =
+        (1i64, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32, None, 0i64);
     let mut rest = layout;
     let mut v = value;
     let num = |v: &mut &str, min: usize, max: usize| -> Result<i64, String> {
-        let n = v.bytes().take(max).take_while(|b| b.is_ascii_digit()).count();
+        let n = v
+            .bytes()
+            .take(max)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         if n < min {
             return Err(err());
         }
@@ -273,7 +371,11 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
         v = "";
     }
     if !v.is_empty() {
-        return Err(format!("parsing time {}: extra text: {}", crate::gofmt::quote(value), crate::gofmt::quote(v)));
+        return Err(format!(
+            "parsing time {}: extra text: {}",
+            crate::gofmt::quote(value),
+            crate::gofmt::quote(v)
+        ));
     }
     if let Some(pm) = pm {
         if pm && h < 12 {
@@ -283,11 +385,23 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
         }
     }
     if !(1..=12).contains(&mo) || d == 0 || d > 31 || h > 23 || mi > 59 || se > 59 {
-        return Err(format!("parsing time {}: day out of range", crate::gofmt::quote(value)));
+        return Err(format!(
+            "parsing time {}: day out of range",
+            crate::gofmt::quote(value)
+        ));
     }
     let unix = days_from_civil(y, mo, d) * 86400 + (h * 3600 + mi * 60 + se) as i64 - off;
-    let zone = if off == 0 { "UTC".to_string() } else { String::new() };
-    Ok(Time { unix, nanos, offset: off as i32, zone })
+    let zone = if off == 0 {
+        "UTC".to_string()
+    } else {
+        String::new()
+    };
+    Ok(Time {
+        unix,
+        nanos,
+        offset: off as i32,
+        zone,
+    })
 }
 
 /// Go's time.ParseDuration.
@@ -307,13 +421,19 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     }
     let mut total: f64 = 0.0;
     while !s.is_empty() {
-        let n = s.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+        let n = s
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
         if n == 0 {
             return Err(err());
         }
         let x: f64 = s[..n].parse().map_err(|_| err())?;
         s = &s[n..];
-        let u = s.bytes().take_while(|b| !b.is_ascii_digit() && *b != b'.').count();
+        let u = s
+            .bytes()
+            .take_while(|b| !b.is_ascii_digit() && *b != b'.')
+            .count();
         let unit = match &s[..u] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -321,8 +441,19 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => return Err(format!("time: missing unit in duration {}", crate::gofmt::quote(orig))),
-            other => return Err(format!("time: unknown unit {} in duration {}", crate::gofmt::quote(other), crate::gofmt::quote(orig))),
+            "" => {
+                return Err(format!(
+                    "time: missing unit in duration {}",
+                    crate::gofmt::quote(orig)
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    crate::gofmt::quote(other),
+                    crate::gofmt::quote(orig)
+                ));
+            }
         };
         s = &s[u..];
         total += x * unit;
@@ -378,15 +509,20 @@ fn frac(v: u64, div: u64) -> String {
 fn to_time(v: &Value) -> Option<Time> {
     match v {
         Value::Object(o) if o.type_name() == "time.Time" => {
-            let get = |k: &str| match o.field(k) {
-                Some(Value::Int(u)) => u,
+            let get = |k: &str| match o.field(k).as_ref() {
+                Some(Value::Int(u)) => *u,
                 _ => 0,
             };
-            let zone = match o.field("Zone") {
+            let zone = match o.field("Zone").as_ref() {
                 Some(Value::String(z)) => z.to_string(),
                 _ => "UTC".into(),
             };
-            Some(Time { unix: get("Unix"), nanos: get("UnixNano").rem_euclid(1_000_000_000) as u32, offset: get("Offset") as i32, zone })
+            Some(Time {
+                unix: get("Unix"),
+                nanos: get("UnixNano").rem_euclid(1_000_000_000) as u32,
+                offset: get("Offset") as i32,
+                zone,
+            })
         }
         Value::Int(i) => Some(Time::utc(*i, 0)),
         Value::Float(f) => Some(Time::utc(*f as i64, 0)),
@@ -405,23 +541,57 @@ fn date(x: &mut Exec, layout: &str, v: &Value) -> Value {
 }
 
 pub fn register(m: &mut FuncMap) {
-    reg(m, "now", &[], None, |x, _| Ok(Value::Object(Rc::new(now(x)))));
-    reg(m, "date", &[P::Str, P::Any], None, |x, a| Ok(date(x, s(&a[0]), &a[1])));
-    reg(m, "dateInZone", &[P::Str, P::Any, P::Str], None, |x, a| Ok(date(x, s(&a[0]), &a[1])));
-    reg(m, "date_in_zone", &[P::Str, P::Any, P::Str], None, |x, a| Ok(date(x, s(&a[0]), &a[1])));
-    reg(m, "htmlDate", &[P::Any], None, |x, a| Ok(date(x, "2006-01-02", &a[0])));
-    reg(m, "htmlDateInZone", &[P::Any, P::Str], None, |x, a| Ok(date(x, "2006-01-02", &a[0])));
-    reg(m, "toDate", &[P::Str, P::Str], None, |_, a| {
-        Ok(parse(s(&a[0]), s(&a[1])).map(|t| Value::Object(Rc::new(t))).unwrap_or_else(|_| Value::Object(Rc::new(Time::utc(-62135596800, 0)))))
+    reg(m, "now", &[], None, |x, _| {
+        Ok(Value::Object(Rc::new(now(x))))
     });
-    reg(m, "mustToDate", &[P::Str, P::Str], None, |_, a| parse(s(&a[0]), s(&a[1])).map(|t| Value::Object(Rc::new(t))));
-    reg(m, "unixEpoch", &[P::Any], None, |_, a| Ok(to_time(&a[0]).map(|t| t.unix.to_string()).unwrap_or_default().into()));
-    for name in ["dateModify", "date_modify", "mustDateModify", "must_date_modify"] {
+    reg(m, "date", &[P::Str, P::Any], None, |x, a| {
+        Ok(date(x, s(&a[0]), &a[1]))
+    });
+    reg(m, "dateInZone", &[P::Str, P::Any, P::Str], None, |x, a| {
+        Ok(date(x, s(&a[0]), &a[1]))
+    });
+    reg(
+        m,
+        "date_in_zone",
+        &[P::Str, P::Any, P::Str],
+        None,
+        |x, a| Ok(date(x, s(&a[0]), &a[1])),
+    );
+    reg(m, "htmlDate", &[P::Any], None, |x, a| {
+        Ok(date(x, "2006-01-02", &a[0]))
+    });
+    reg(m, "htmlDateInZone", &[P::Any, P::Str], None, |x, a| {
+        Ok(date(x, "2006-01-02", &a[0]))
+    });
+    reg(m, "toDate", &[P::Str, P::Str], None, |_, a| {
+        Ok(parse(s(&a[0]), s(&a[1]))
+            .map(|t| Value::Object(Rc::new(t)))
+            .unwrap_or_else(|_| Value::Object(Rc::new(Time::utc(-62135596800, 0)))))
+    });
+    reg(m, "mustToDate", &[P::Str, P::Str], None, |_, a| {
+        parse(s(&a[0]), s(&a[1])).map(|t| Value::Object(Rc::new(t)))
+    });
+    reg(m, "unixEpoch", &[P::Any], None, |_, a| {
+        Ok(to_time(&a[0])
+            .map(|t| t.unix.to_string())
+            .unwrap_or_default()
+            .into())
+    });
+    for name in [
+        "dateModify",
+        "date_modify",
+        "mustDateModify",
+        "must_date_modify",
+    ] {
         reg(m, name, &[P::Str, P::Any], None, |_, a| {
             let t = to_time(&a[1]).ok_or("dateModify needs a time")?;
             let d = parse_duration(s(&a[0]))?;
             let total = t.unix as i128 * 1_000_000_000 + t.nanos as i128 + d as i128;
-            Ok(Value::Object(Rc::new(Time { unix: total.div_euclid(1_000_000_000) as i64, nanos: total.rem_euclid(1_000_000_000) as u32, ..t })))
+            Ok(Value::Object(Rc::new(Time {
+                unix: total.div_euclid(1_000_000_000) as i64,
+                nanos: total.rem_euclid(1_000_000_000) as u32,
+                ..t
+            })))
         });
     }
     reg(m, "ago", &[P::Any], None, |x, a| {
@@ -446,7 +616,14 @@ pub fn register(m: &mut FuncMap) {
             v => to_int64(v),
         };
         let u = d.unsigned_abs();
-        let (year, month, day, hour, minute, second) = (365 * 24 * 3600 * 1_000_000_000u64, 30 * 24 * 3600 * 1_000_000_000u64, 24 * 3600 * 1_000_000_000u64, 3600 * 1_000_000_000u64, 60 * 1_000_000_000u64, 1_000_000_000u64);
+        let (year, month, day, hour, minute, second) = (
+            365 * 24 * 3600 * 1_000_000_000u64,
+            30 * 24 * 3600 * 1_000_000_000u64,
+            24 * 3600 * 1_000_000_000u64,
+            3600 * 1_000_000_000u64,
+            60 * 1_000_000_000u64,
+            1_000_000_000u64,
+        );
         let s = if u > year {
             format!("{}y", u / year)
         } else if u > month {

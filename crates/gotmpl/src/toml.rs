@@ -5,7 +5,8 @@
 use crate::value::{Map, Value};
 
 pub fn to_toml(v: &Value) -> Result<String, String> {
-    let Value::Map(m) = v.to_data() else {
+    let data = v.to_data();
+    let Value::Map(m) = &data else {
         return Err("toml: top-level values must be Go maps or structs".into());
     };
     let mut out = String::new();
@@ -14,7 +15,10 @@ pub fn to_toml(v: &Value) -> Result<String, String> {
 }
 
 fn key(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         k.to_string()
     } else {
         quote(k)
@@ -30,7 +34,9 @@ fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -55,11 +61,17 @@ fn value(v: &Value) -> Result<String, String> {
             if f.is_nan() {
                 "nan".into()
             } else if f.is_infinite() {
-                if *f > 0.0 { "inf".into() } else { "-inf".into() }
+                if *f > 0.0 {
+                    "inf".into()
+                } else {
+                    "-inf".into()
+                }
             } else if f.fract() == 0.0 && f.abs() < 1e16 {
                 format!("{f:.1}")
             } else {
-                crate::gofmt::format_float(*f, 'f', None).trim_end_matches('0').to_string()
+                crate::gofmt::format_float(*f, 'f', None)
+                    .trim_end_matches('0')
+                    .to_string()
             }
         }
         Value::String(s) => quote(s),
@@ -69,7 +81,10 @@ fn value(v: &Value) -> Result<String, String> {
         }
         Value::Map(m) => {
             let m = m.borrow();
-            let items: Result<Vec<String>, String> = m.iter().map(|(k, v)| Ok(format!("{} = {}", key(k), value(v)?))).collect();
+            let items: Result<Vec<String>, String> = m
+                .iter()
+                .map(|(k, v)| Ok(format!("{} = {}", key(k), value(v)?)))
+                .collect();
             format!("{{{}}}", items?.join(", "))
         }
         other => quote(&crate::gofmt::sprint_value(other)),
@@ -113,7 +128,9 @@ fn table(out: &mut String, m: &Map, path: &[String], depth: usize) -> Result<(),
 }
 
 pub fn from_toml(s: &str) -> Result<Value, String> {
-    let t: toml::Table = s.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
+    let t: toml::Table = s
+        .parse()
+        .map_err(|e: toml::de::Error| e.message().to_string())?;
     Ok(convert(&toml::Value::Table(t)))
 }
 
@@ -125,6 +142,8 @@ fn convert(v: &toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::from(d.to_string()),
         toml::Value::Array(a) => Value::list(a.iter().map(convert).collect()),
-        toml::Value::Table(t) => Value::map(t.iter().map(|(k, v)| (k.clone(), convert(v))).collect()),
+        toml::Value::Table(t) => {
+            Value::map(t.iter().map(|(k, v)| (k.clone(), convert(v))).collect())
+        }
     }
 }

@@ -9,7 +9,13 @@ pub fn parse(s: &str) -> Result<Value, String> {
         None => (s, ""),
     };
     let (scheme, rest) = match rest.find(':') {
-        Some(i) if i > 0 && rest[..i].chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && rest.as_bytes()[0].is_ascii_alphabetic() => {
+        Some(i)
+            if i > 0
+                && rest[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && rest.as_bytes()[0].is_ascii_alphabetic() =>
+        {
             (&rest[..i], &rest[i + 1..])
         }
         _ => ("", rest),
@@ -31,7 +37,14 @@ pub fn parse(s: &str) -> Result<Value, String> {
     };
     m.insert("scheme".into(), scheme.to_lowercase().into());
     m.insert("host".into(), host.into());
-    m.insert("hostname".into(), host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host).trim_matches(['[', ']']).into());
+    m.insert(
+        "hostname".into(),
+        host.rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(host)
+            .trim_matches(['[', ']'])
+            .into(),
+    );
     m.insert("path".into(), unescape(path).into());
     m.insert("query".into(), query.into());
     m.insert("opaque".into(), "".into());
@@ -41,7 +54,11 @@ pub fn parse(s: &str) -> Result<Value, String> {
 }
 
 pub fn join(v: &Value) -> String {
-    let get = |k: &str| v.get(k).map(|x| crate::funcs::strval(&x)).unwrap_or_default();
+    let get = |k: &str| {
+        v.get(k)
+            .map(|x| crate::funcs::strval(&x))
+            .unwrap_or_default()
+    };
     let mut out = String::new();
     let scheme = get("scheme");
     if !scheme.is_empty() {
@@ -88,7 +105,8 @@ fn unescape(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'%'
             && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
         {
             out.push(v);
             i += 3;
@@ -105,7 +123,27 @@ fn escape_path(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b'$' | b'&' | b'+' | b',' | b':' | b';' | b'=' | b'@' | b'!' | b'\'' | b'(' | b')' | b'*' => out.push(b as char),
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'/'
+            | b'$'
+            | b'&'
+            | b'+'
+            | b','
+            | b':'
+            | b';'
+            | b'='
+            | b'@'
+            | b'!'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*' => out.push(b as char),
             b => out.push_str(&format!("%{b:02X}")),
         }
     }

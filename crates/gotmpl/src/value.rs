@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
 
+/// How deep copies, comparisons and printing follow nested values (a map can contain itself).
+pub const MAX_DEPTH: usize = 10_000;
+
 /// A Go map[string]interface{}: Go's templates range over it in sorted key order.
 pub type Map = BTreeMap<String, Value>;
 
@@ -160,25 +163,54 @@ impl Value {
     pub fn to_data(&self) -> Value {
         match self {
             Value::Object(o) => o.to_data(),
-            Value::List(l) if l.iter().any(|v| matches!(v, Value::Object(_))) => {
-                Value::list(l.iter().map(Value::to_data).collect())
-            }
+            Value::List(l) if l.iter().any(|v| matches!(v, Value::Object(_))) => Value::list(
+                l.iter()
+                    .map(|v| match v {
+                        Value::Object(o) => o.to_data(),
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
 
-    /// A deep copy: maps are copied, so changing the copy leaves the original alone.
+    /// A deep copy: maps are copied, so changing the copy leaves the original alone. A map
+    /// that contains itself is copied to a bounded depth.
     pub fn deep_copy(&self) -> Value {
-        match self {
-            Value::Map(m) => Value::map(m.borrow().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect()),
-            Value::List(l) => Value::list(l.iter().map(Value::deep_copy).collect()),
+        self.deep_copy_at(0)
+    }
+
+    fn deep_copy_at(&self, depth: usize) -> Value {
+        if depth > MAX_DEPTH {
+            return Value::Nil;
+        }
+        crate::grow(|| match self {
+            Value::Map(m) => Value::map(
+                m.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.deep_copy_at(depth + 1)))
+                    .collect(),
+            ),
+            Value::List(l) => Value::list(l.iter().map(|v| v.deep_copy_at(depth + 1)).collect()),
             Value::Object(o) => o.to_data(),
             other => other.clone(),
-        }
+        })
     }
 
     /// Deep equality as Go's `reflect.DeepEqual` sees decoded data.
     pub fn deep_eq(&self, other: &Value) -> bool {
+        self.deep_eq_at(other, 0)
+    }
+
+    fn deep_eq_at(&self, other: &Value, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        crate::grow(|| self.deep_eq_inner(other, depth))
+    }
+
+    fn deep_eq_inner(&self, other: &Value, depth: usize) -> bool {
         match (self, other) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -187,7 +219,10 @@ impl Value {
             (Value::String(a), Value::String(b)) => a == b,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
             (Value::List(a), Value::List(b)) => {
-                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.deep_eq(y))
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|(x, y)| x.deep_eq_at(y, depth + 1))
             }
             (Value::Map(a), Value::Map(b)) => {
                 if Rc::ptr_eq(a, b) {
@@ -195,11 +230,50 @@ impl Value {
                 }
                 let (a, b) = (a.borrow(), b.borrow());
                 a.len() == b.len()
-                    && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| ka == kb && va.deep_eq(vb))
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.deep_eq_at(vb, depth + 1))
             }
             (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }
+    }
+}
+
+/// Deep values are torn down with a loop, not by recursion: a template can build a map nested
+/// a hundred thousand levels deep, and dropping it recursively would overflow the stack.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let unique = match self {
+            Value::Map(m) => Rc::strong_count(m) == 1 && !m.borrow().is_empty(),
+            Value::List(l) => Rc::strong_count(l) == 1 && !l.is_empty(),
+            _ => false,
+        };
+        if !unique {
+            return;
+        }
+        let mut stack: Vec<Value> = Vec::new();
+        take_children(self, &mut stack);
+        while let Some(mut v) = stack.pop() {
+            take_children(&mut v, &mut stack);
+        }
+    }
+}
+
+/// Moves the children of a value held only here onto `stack`, leaving it empty.
+fn take_children(v: &mut Value, stack: &mut Vec<Value>) {
+    match v {
+        Value::Map(m) if Rc::strong_count(m) == 1 => {
+            if let Ok(mut inner) = m.try_borrow_mut() {
+                stack.extend(std::mem::take(&mut *inner).into_values());
+            }
+        }
+        Value::List(l) => {
+            if let Some(items) = Rc::get_mut(l) {
+                stack.append(items);
+            }
+        }
+        _ => {}
     }
 }
 

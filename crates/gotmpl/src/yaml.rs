@@ -27,8 +27,23 @@ pub fn to_yaml_pretty(v: &Value) -> Result<String, String> {
 
 fn emit(v: &Value, indent_sequences: bool) -> Result<String, String> {
     let data = normalize(v, 0)?;
-    let mut e = Emitter { out: String::new(), column: 0, indent: -1, indents: Vec::new(), whitespace: true, indention: true, flow_level: 0, indent_sequences };
-    e.node(&data, Ctx { mapping: false, simple_key: false });
+    let mut e = Emitter {
+        out: String::new(),
+        column: 0,
+        indent: -1,
+        indents: Vec::new(),
+        whitespace: true,
+        indention: true,
+        flow_level: 0,
+        indent_sequences,
+    };
+    e.node(
+        &data,
+        Ctx {
+            mapping: false,
+            simple_key: false,
+        },
+    );
     // Document end.
     e.write_indent();
     Ok(e.out)
@@ -37,7 +52,7 @@ fn emit(v: &Value, indent_sequences: bool) -> Result<String, String> {
 /// The data as the JSON round trip leaves it: floats that are whole numbers become integers
 /// (go-yaml reads `3` back as an int), host objects become data.
 fn normalize(v: &Value, depth: usize) -> Result<Value, String> {
-    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || normalize_inner(v, depth))
+    crate::grow(|| normalize_inner(v, depth))
 }
 
 fn normalize_inner(v: &Value, depth: usize) -> Result<Value, String> {
@@ -47,13 +62,25 @@ fn normalize_inner(v: &Value, depth: usize) -> Result<Value, String> {
     Ok(match v {
         Value::Float(f) => {
             if !f.is_finite() {
-                return Err(format!("json: unsupported value: {}", crate::gofmt::format_float(*f, 'g', None)));
+                return Err(format!(
+                    "json: unsupported value: {}",
+                    crate::gofmt::format_float(*f, 'g', None)
+                ));
             }
             Value::Float(*f)
         }
         Value::Bytes(b) => Value::from(crate::funcs::sprig::base64_encode(b)),
-        Value::List(l) => Value::list(l.iter().map(|x| normalize(x, depth + 1)).collect::<Result<_, _>>()?),
-        Value::Map(m) => Value::map(m.borrow().iter().map(|(k, x)| Ok((k.clone(), normalize(x, depth + 1)?))).collect::<Result<_, String>>()?),
+        Value::List(l) => Value::list(
+            l.iter()
+                .map(|x| normalize(x, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Map(m) => Value::map(
+            m.borrow()
+                .iter()
+                .map(|(k, x)| Ok((k.clone(), normalize(x, depth + 1)?)))
+                .collect::<Result<_, String>>()?,
+        ),
         Value::Object(o) => normalize(&o.to_data(), depth + 1)?,
         other => other.clone(),
     })
@@ -130,13 +157,20 @@ fn is_break(c: char) -> bool {
 
 fn analyze(value: &str) -> Analysis {
     if value.is_empty() {
-        return Analysis { multiline: false, flow_plain: false, block_plain: true, single: true, block: false };
+        return Analysis {
+            multiline: false,
+            flow_plain: false,
+            block_plain: true,
+            single: true,
+            block: false,
+        };
     }
     let mut block_ind = false;
     let mut flow_ind = false;
     let mut line_breaks = false;
     let mut special = false;
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     if value.starts_with("---") || value.starts_with("...") {
@@ -150,7 +184,8 @@ fn analyze(value: &str) -> Analysis {
         let followed_by_ws = next.is_none_or(|n| n == ' ' || n == '\t' || is_break(n));
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => {
                     flow_ind = true;
                     block_ind = true;
                 }
@@ -216,7 +251,13 @@ fn analyze(value: &str) -> Analysis {
         }
         preceded_by_ws = c == ' ' || c == '\t' || is_break(c);
     }
-    let mut a = Analysis { multiline: line_breaks, flow_plain: true, block_plain: true, single: true, block: true };
+    let mut a = Analysis {
+        multiline: line_breaks,
+        flow_plain: true,
+        block_plain: true,
+        single: true,
+        block: true,
+    };
     if leading_space || leading_break || trailing_space || trailing_break {
         a.flow_plain = false;
         a.block_plain = false;
@@ -301,7 +342,7 @@ impl Emitter {
     }
 
     fn node(&mut self, v: &Value, ctx: Ctx) {
-        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.node_inner(v, ctx))
+        crate::grow(|| self.node_inner(v, ctx))
     }
 
     fn node_inner(&mut self, v: &Value, ctx: Ctx) {
@@ -324,15 +365,33 @@ impl Emitter {
                     let key = Value::from(k.as_str());
                     let simple = k.len() <= 128 && !k.contains(is_break);
                     if simple {
-                        self.node(&key, Ctx { mapping: true, simple_key: true });
+                        self.node(
+                            &key,
+                            Ctx {
+                                mapping: true,
+                                simple_key: true,
+                            },
+                        );
                         self.write_indicator(":", false, false, false);
                     } else {
                         self.write_indicator("?", true, false, true);
-                        self.node(&key, Ctx { mapping: true, simple_key: false });
+                        self.node(
+                            &key,
+                            Ctx {
+                                mapping: true,
+                                simple_key: false,
+                            },
+                        );
                         self.write_indent();
                         self.write_indicator(":", true, false, true);
                     }
-                    self.node(val, Ctx { mapping: true, simple_key: false });
+                    self.node(
+                        val,
+                        Ctx {
+                            mapping: true,
+                            simple_key: false,
+                        },
+                    );
                 }
                 self.pop_indent();
             }
@@ -349,7 +408,13 @@ impl Emitter {
                 for item in l.iter() {
                     self.write_indent();
                     self.write_indicator("-", true, false, true);
-                    self.node(item, Ctx { mapping: false, simple_key: false });
+                    self.node(
+                        item,
+                        Ctx {
+                            mapping: false,
+                            simple_key: false,
+                        },
+                    );
                 }
                 self.pop_indent();
             }
@@ -413,7 +478,11 @@ impl Emitter {
         let mut spaces = false;
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && chars.get(i + 1) != Some(&' ') {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && chars.get(i + 1) != Some(&' ')
+                {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -436,7 +505,13 @@ impl Emitter {
         let mut breaks = false;
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < chars.len() && chars[i + 1] != ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i > 0
+                    && i + 1 < chars.len()
+                    && chars[i + 1] != ' '
+                {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -505,7 +580,12 @@ impl Emitter {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < chars.len() {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i > 0
+                    && i + 1 < chars.len()
+                {
                     self.write_indent();
                     if chars[i + 1] == ' ' {
                         self.put('\\');
@@ -578,7 +658,11 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
             return ar[i].cmp(&br[i]);
         }
         if al || bl {
-            return if bl { Ordering::Less } else { Ordering::Greater };
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
         let (mut an, mut bn) = (0i64, 0i64);
         if ar[i] == '0' || br[i] == '0' {
@@ -615,7 +699,8 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// Whether go-yaml v2 reads `s`, written plain, back as the same string (else it quotes it).
 fn resolves_as_string(s: &str) -> bool {
-    !matches!(resolve_plain(s), Resolved::Other) && matches!(resolve_plain(s), Resolved::Str)
+    !matches!(resolve_plain(s), Resolved::Other)
+        && matches!(resolve_plain(s), Resolved::Str)
         && !is_base60_float(s)
 }
 
@@ -633,7 +718,10 @@ fn is_base60_float(s: &str) -> bool {
     }
     let mut parts = main.split(':');
     let first = parts.next().unwrap_or("");
-    if first.is_empty() || !first.as_bytes()[0].is_ascii_digit() || !first.bytes().all(|c| c.is_ascii_digit() || c == b'_') {
+    if first.is_empty()
+        || !first.as_bytes()[0].is_ascii_digit()
+        || !first.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+    {
         return false;
     }
     let mut n = 0;
@@ -667,10 +755,16 @@ enum Resolved {
 fn resolve_plain(s: &str) -> Resolved {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Resolved::Bool(true),
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Resolved::Bool(false),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Resolved::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Resolved::Bool(false);
+        }
         ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Resolved::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
         "<<" => return Resolved::Other,
         _ => {}
@@ -758,7 +852,9 @@ fn is_timestamp(s: &str) -> bool {
         None => (rest, None),
     };
     let mut dp = date.split('-');
-    let ok_num = |p: Option<&str>, max: usize| p.is_some_and(|p| !p.is_empty() && p.len() <= max && p.bytes().all(|c| c.is_ascii_digit()));
+    let ok_num = |p: Option<&str>, max: usize| {
+        p.is_some_and(|p| !p.is_empty() && p.len() <= max && p.bytes().all(|c| c.is_ascii_digit()))
+    };
     if !ok_num(dp.next(), 2) || !ok_num(dp.next(), 2) || dp.next().is_some() {
         return false;
     }
@@ -787,13 +883,22 @@ pub fn from_yaml_stream(text: &str, first_only: bool) -> Result<Vec<Value>, Stri
         block_scalar_eof_without_line_feed: true,
     };
     let mut parser = Parser::new_from_str_with_options(text, opts);
-    let mut b = Builder { stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), budget: 1_000_000 };
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        budget: 1_000_000,
+    };
     loop {
         match parser.next_event() {
             None => break,
             Some(Err(e)) => {
                 let m = e.marker();
-                return Err(format!("error converting YAML to JSON: yaml: line {}: {}", m.line(), libyaml_words(&e.info())));
+                return Err(format!(
+                    "error converting YAML to JSON: yaml: line {}: {}",
+                    m.line(),
+                    libyaml_words(&e.info())
+                ));
             }
             Some(Ok((ev, _))) => {
                 let done = b.event(ev)?;
@@ -840,12 +945,29 @@ fn key_string(v: &Value) -> String {
     }
 }
 
-fn count_nodes(v: &Value) -> usize {
+/// The nodes of a value, counted up to `cap` (an alias bomb's logical size is exponential).
+fn count_nodes(v: &Value, cap: usize) -> usize {
+    let mut n = 1;
     match v {
-        Value::List(l) => 1 + l.iter().map(count_nodes).sum::<usize>(),
-        Value::Map(m) => 1 + m.borrow().values().map(count_nodes).sum::<usize>(),
-        _ => 1,
+        Value::List(l) => {
+            for x in l.iter() {
+                n += count_nodes(x, cap.saturating_sub(n));
+                if n > cap {
+                    break;
+                }
+            }
+        }
+        Value::Map(m) => {
+            for x in m.borrow().values() {
+                n += count_nodes(x, cap.saturating_sub(n));
+                if n > cap {
+                    break;
+                }
+            }
+        }
+        _ => {}
     }
+    n
 }
 
 impl Builder {
@@ -874,7 +996,11 @@ impl Builder {
                     }
                 } else if let Some(t) = tag.as_deref().map(|t| t.suffix()) {
                     match t {
-                        "int" | "float" => s.replace('_', "").parse::<f64>().map(Value::Float).unwrap_or_else(|_| Value::from(s.as_ref())),
+                        "int" | "float" => s
+                            .replace('_', "")
+                            .parse::<f64>()
+                            .map(Value::Float)
+                            .unwrap_or_else(|_| Value::from(s.as_ref())),
                         "bool" => match resolve_plain(&s) {
                             Resolved::Bool(b) => Value::Bool(b),
                             _ => Value::from(s.as_ref()),
@@ -891,15 +1017,31 @@ impl Builder {
                 self.add(v, style == ScalarStyle::Plain && s == "<<")?;
             }
             Event::Alias(id) => {
-                let v = self.anchors.get(&id).cloned().ok_or("yaml: unknown anchor referenced")?;
-                let n = count_nodes(&v);
-                self.budget = self.budget.checked_sub(n).ok_or("yaml: document contains excessive aliasing")?;
+                let v = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or("yaml: unknown anchor referenced")?;
+                let n = count_nodes(&v, self.budget + 1);
+                self.budget = self
+                    .budget
+                    .checked_sub(n)
+                    .ok_or("yaml: document contains excessive aliasing")?;
                 self.add(v, false)?;
             }
-            Event::MappingStart(_, anchor, _) => self.stack.push(Frame::Map(Map::new(), None, (anchor > 0).then_some(anchor), Vec::new())),
-            Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq(Vec::new(), (anchor > 0).then_some(anchor))),
+            Event::MappingStart(_, anchor, _) => self.stack.push(Frame::Map(
+                Map::new(),
+                None,
+                (anchor > 0).then_some(anchor),
+                Vec::new(),
+            )),
+            Event::SequenceStart(_, anchor, _) => self
+                .stack
+                .push(Frame::Seq(Vec::new(), (anchor > 0).then_some(anchor))),
             Event::MappingEnd => {
-                let Some(Frame::Map(mut m, _, anchor, merges)) = self.stack.pop() else { return Err("yaml: unbalanced mapping".into()) };
+                let Some(Frame::Map(mut m, _, anchor, merges)) = self.stack.pop() else {
+                    return Err("yaml: unbalanced mapping".into());
+                };
                 for merged in merges.into_iter().rev() {
                     for (k, v) in merged {
                         m.entry(k).or_insert(v);
@@ -912,7 +1054,9 @@ impl Builder {
                 self.add(v, false)?;
             }
             Event::SequenceEnd => {
-                let Some(Frame::Seq(l, anchor)) = self.stack.pop() else { return Err("yaml: unbalanced sequence".into()) };
+                let Some(Frame::Seq(l, anchor)) = self.stack.pop() else {
+                    return Err("yaml: unbalanced sequence".into());
+                };
                 let v = Value::list(l);
                 if let Some(a) = anchor {
                     self.anchors.insert(a, v.clone());
@@ -932,7 +1076,11 @@ impl Builder {
             Some(Frame::Seq(l, _)) => l.push(v),
             Some(Frame::Map(m, key, _, merges)) => match key.take() {
                 None => {
-                    *key = Some(if is_merge_key { "\u{0}<<".into() } else { key_string(&v) });
+                    *key = Some(if is_merge_key {
+                        "\u{0}<<".into()
+                    } else {
+                        key_string(&v)
+                    });
                 }
                 Some(k) if k == "\u{0}<<" => match &v {
                     Value::Map(x) => merges.push(x.borrow().clone()),
@@ -943,7 +1091,11 @@ impl Builder {
                             }
                         }
                     }
-                    _ => return Err("yaml: map merge requires map or sequence of maps as the value".into()),
+                    _ => {
+                        return Err(
+                            "yaml: map merge requires map or sequence of maps as the value".into(),
+                        );
+                    }
                 },
                 Some(k) => {
                     m.insert(k, v);
@@ -971,9 +1123,14 @@ mod tests {
         );
         assert_eq!(y(Value::from("a: b")), "'a: b'\n");
         assert_eq!(y(Value::from("x\ty")), "\"x\\ty\"\n");
-        assert_eq!(y(Value::from("no newline\nat end")), "|-\n  no newline\n  at end\n");
+        assert_eq!(
+            y(Value::from("no newline\nat end")),
+            "|-\n  no newline\n  at end\n"
+        );
         let long = "word ".repeat(30);
-        let folded = y(Value::map([("k".to_string(), Value::from(long.trim_end()))].into()));
+        let folded = y(Value::map(
+            [("k".to_string(), Value::from(long.trim_end()))].into(),
+        ));
         assert!(folded.starts_with("k: word word"), "{folded}");
         assert_eq!(folded.lines().count(), 2, "{folded}");
         assert_eq!(natural_cmp("a10", "a9"), std::cmp::Ordering::Greater);
@@ -982,7 +1139,11 @@ mod tests {
 
     #[test]
     fn reads_yaml_1_1_scalars_as_go_does() {
-        let v = from_yaml("a: yes\nb: 0x1F\nc: 0777\nd: 2.50\ne: ~\nf: 2001-12-14\n1: one\n").unwrap();
-        assert_eq!(crate::json::to_json(&v, false).unwrap(), r#"{"1":"one","a":true,"b":31,"c":511,"d":2.5,"e":null,"f":"2001-12-14"}"#);
+        let v =
+            from_yaml("a: yes\nb: 0x1F\nc: 0777\nd: 2.50\ne: ~\nf: 2001-12-14\n1: one\n").unwrap();
+        assert_eq!(
+            crate::json::to_json(&v, false).unwrap(),
+            r#"{"1":"one","a":true,"b":31,"c":511,"d":2.5,"e":null,"f":"2001-12-14"}"#
+        );
     }
 }

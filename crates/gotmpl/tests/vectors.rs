@@ -2,15 +2,17 @@
 //! in `tests/data/` says where its cases came from and how they were checked against Go.
 //! A case that differs from Go fails the test, unless it is listed in `KNOWN` with its cause.
 
-use gotmpl::funcs::{go_funcs, helm_funcs};
 use gotmpl::exec::MissingKey;
+use gotmpl::funcs::{go_funcs, helm_funcs};
 use gotmpl::{Templates, Value};
 use serde_json::Value as J;
 use std::path::Path;
 use std::rc::Rc;
 
 fn load(name: &str) -> J {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
 }
 
@@ -21,7 +23,16 @@ const KNOWN: &[(&str, &str)] = &[
     ("helm_funcs.json#TestFuncs/6", "fromToml's error text comes from the toml crate, not BurntSushi/toml; the result is the same Error entry"),
 ]
     .as_slice();
-const UNBUILT: &[&str] = &["derivePassword", "genPrivateKey", "genCA", "genSelfSignedCert", "genSignedCert", "encryptAES", "decryptAES", "buildCustomCert"];
+const UNBUILT: &[&str] = &[
+    "derivePassword",
+    "genPrivateKey",
+    "genCA",
+    "genSelfSignedCert",
+    "genSignedCert",
+    "encryptAES",
+    "decryptAES",
+    "buildCustomCert",
+];
 
 fn to_value(j: &J, tval: &J) -> Value {
     match j {
@@ -48,7 +59,11 @@ fn to_value(j: &J, tval: &J) -> Value {
                 }
                 return Value::Object(Rc::new(tm));
             }
-            Value::map(o.iter().map(|(k, v)| (k.clone(), to_value(v, tval))).collect())
+            Value::map(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), to_value(v, tval)))
+                    .collect(),
+            )
         }
     }
 }
@@ -62,13 +77,23 @@ struct Tally {
 
 impl Tally {
     fn new(file: &'static str) -> Tally {
-        Tally { file, run: 0, skipped: 0, failures: Vec::new() }
+        Tally {
+            file,
+            run: 0,
+            skipped: 0,
+            failures: Vec::new(),
+        }
     }
 
     fn check(&mut self, name: &str, case: &J, got: Result<String, String>) {
         self.run += 1;
         let key = format!("{}#{name}", self.file);
-        let ok = match (case.get("output"), case.get("error"), case.get("check"), &got) {
+        let ok = match (
+            case.get("output"),
+            case.get("error"),
+            case.get("check"),
+            &got,
+        ) {
             (Some(J::String(want)), _, _, Ok(out)) => out == want,
             (_, Some(J::String(want)), _, Err(e)) => e.contains(want.as_str()),
             (_, _, Some(J::String(c)), Ok(out)) => {
@@ -82,22 +107,45 @@ impl Tally {
             }
             _ => false,
         };
-        let unbuilt = UNBUILT.iter().any(|f| case.get("template").and_then(J::as_str).is_some_and(|t| t.contains(f)));
+        let unbuilt = UNBUILT.iter().any(|f| {
+            case.get("template")
+                .and_then(J::as_str)
+                .is_some_and(|t| t.contains(f))
+        });
         if unbuilt && !ok {
             self.skipped += 1;
             self.run -= 1;
             return;
         }
         if !ok && !KNOWN.iter().any(|(k, _)| *k == key) {
-            let want = case.get("output").or(case.get("error")).or(case.get("check")).cloned().unwrap_or_default();
-            self.failures.push(format!("{key}\n  template: {:?}\n  want: {want}\n  got:  {got:?}", case.get("template").or(case.get("templates"))));
+            let want = case
+                .get("output")
+                .or(case.get("error"))
+                .or(case.get("check"))
+                .cloned()
+                .unwrap_or_default();
+            self.failures.push(format!(
+                "{key}\n  template: {:?}\n  want: {want}\n  got:  {got:?}",
+                case.get("template").or(case.get("templates"))
+            ));
         }
     }
 
     fn finish(self) {
-        eprintln!("{}: {} run, {} skipped, {} failed", self.file, self.run, self.skipped, self.failures.len());
+        eprintln!(
+            "{}: {} run, {} skipped, {} failed",
+            self.file,
+            self.run,
+            self.skipped,
+            self.failures.len()
+        );
         if !self.failures.is_empty() {
-            panic!("{} case(s) of {} differ from Go:\n{}", self.failures.len(), self.file, self.failures.join("\n"));
+            panic!(
+                "{} case(s) of {} differ from Go:\n{}",
+                self.failures.len(),
+                self.file,
+                self.failures.join("\n")
+            );
         }
     }
 }
@@ -107,11 +155,23 @@ fn regex_lite(pattern: &str, s: &str) -> bool {
     // crate under test, so use it through a template.
     let mut t = Templates::new(helm_funcs());
     t.parse("re", "{{ regexMatch .p .s }}").unwrap();
-    let data = Value::map([("p".to_string(), Value::from(pattern)), ("s".to_string(), Value::from(s))].into());
+    let data = Value::map(
+        [
+            ("p".to_string(), Value::from(pattern)),
+            ("s".to_string(), Value::from(s)),
+        ]
+        .into(),
+    );
     t.execute("re", &data).unwrap() == "true"
 }
 
-fn run_one(funcs: gotmpl::exec::FuncMap, name: &str, text: &str, data: &Value, missing: MissingKey) -> Result<String, String> {
+fn run_one(
+    funcs: gotmpl::exec::FuncMap,
+    name: &str,
+    text: &str,
+    data: &Value,
+    missing: MissingKey,
+) -> Result<String, String> {
     let mut t = Templates::new(funcs);
     t.missing_key = missing;
     t.parse(name, text).map_err(|e| e.to_string())?;
@@ -125,12 +185,21 @@ fn go_exec() {
     let mut tally = Tally::new("go_exec.json");
     for case in d["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        if case.get("delims").is_some_and(|d| d.as_array().is_some_and(|a| a.iter().any(|x| x != ""))) {
+        if case
+            .get("delims")
+            .is_some_and(|d| d.as_array().is_some_and(|a| a.iter().any(|x| x != "")))
+        {
             tally.skipped += 1;
             continue;
         }
-        let tname = case.get("template_name").and_then(J::as_str).unwrap_or(name);
-        let options = case.get("options").map(|o| o.to_string()).unwrap_or_default();
+        let tname = case
+            .get("template_name")
+            .and_then(J::as_str)
+            .unwrap_or(name);
+        let options = case
+            .get("options")
+            .map(|o| o.to_string())
+            .unwrap_or_default();
         let missing = if options.contains("missingkey=error") {
             MissingKey::Error
         } else if options.contains("missingkey=zero") {
@@ -139,7 +208,13 @@ fn go_exec() {
             MissingKey::Invalid
         };
         let data = to_value(case.get("data").unwrap_or(&J::Null), &tval);
-        let got = run_one(go_funcs(), tname, case["template"].as_str().unwrap(), &data, missing);
+        let got = run_one(
+            go_funcs(),
+            tname,
+            case["template"].as_str().unwrap(),
+            &data,
+            missing,
+        );
         tally.check(name, case, got);
     }
     tally.finish();
@@ -151,29 +226,61 @@ fn go_parse() {
     let mut tally = Tally::new("go_parse.json");
     for case in d["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        if case.get("max_stack_depth").is_some() || case.get("mode").is_some() || case.get("template").is_none() {
+        if case.get("max_stack_depth").is_some()
+            || case.get("mode").is_some()
+            || case.get("template").is_none()
+        {
             tally.skipped += 1;
             continue;
         }
-        let tname = case.get("template_name").and_then(J::as_str).unwrap_or(name);
+        let tname = case
+            .get("template_name")
+            .and_then(J::as_str)
+            .unwrap_or(name);
         let funcs = go_funcs();
-        let got = gotmpl::parse::parse(tname, case["template"].as_str().unwrap(), &|f| funcs.contains_key(f) || ["and", "or", "call", "printf", "contains"].contains(&f), false);
+        let got = gotmpl::parse::parse(
+            tname,
+            case["template"].as_str().unwrap(),
+            &|f| funcs.contains_key(f) || ["and", "or", "call", "printf", "contains"].contains(&f),
+            false,
+        );
         tally.run += 1;
         let key = format!("go_parse.json#{name}");
         let ok = match (&got, case["ok"].as_bool().unwrap()) {
             (Ok(trees), true) => {
-                let main = trees.iter().find(|t| t.name == tname).map(|t| gotmpl::parse::list_string(&t.root)).unwrap_or_default();
+                let main = trees
+                    .iter()
+                    .find(|t| t.name == tname)
+                    .map(|t| gotmpl::parse::list_string(&t.root))
+                    .unwrap_or_default();
                 let want = case.get("result_plain").and_then(J::as_str).unwrap_or("");
-                let others_ok = case.get("trees_plain").and_then(J::as_object).is_none_or(|o| {
-                    o.iter().all(|(n, w)| trees.iter().any(|t| t.name == *n && gotmpl::parse::list_string(&t.root) == w.as_str().unwrap()))
-                });
+                let others_ok = case
+                    .get("trees_plain")
+                    .and_then(J::as_object)
+                    .is_none_or(|o| {
+                        o.iter().all(|(n, w)| {
+                            trees.iter().any(|t| {
+                                t.name == *n
+                                    && gotmpl::parse::list_string(&t.root) == w.as_str().unwrap()
+                            })
+                        })
+                    });
                 main == want && others_ok
             }
             (Err(e), false) => e.to_string().contains(case["error"].as_str().unwrap_or("")),
             _ => false,
         };
         if !ok && !KNOWN.iter().any(|(k, _)| *k == key) {
-            tally.failures.push(format!("{key}\n  template: {:?}\n  want: {:?}\n  got: {:?}", case["template"], case.get("result_plain").or(case.get("error")), got.map(|t| t.iter().map(|t| gotmpl::parse::list_string(&t.root)).collect::<Vec<_>>()).map_err(|e| e.to_string())));
+            tally.failures.push(format!(
+                "{key}\n  template: {:?}\n  want: {:?}\n  got: {:?}",
+                case["template"],
+                case.get("result_plain").or(case.get("error")),
+                got.map(|t| t
+                    .iter()
+                    .map(|t| gotmpl::parse::list_string(&t.root))
+                    .collect::<Vec<_>>())
+                    .map_err(|e| e.to_string())
+            ));
         }
     }
     tally.finish();
@@ -191,8 +298,15 @@ fn go_multi() {
             continue;
         }
         let mut t = Templates::new(go_funcs());
-        t.root_name = case.get("root").and_then(J::as_str).unwrap_or("root").to_string();
-        let options = case.get("options").map(|o| o.to_string()).unwrap_or_default();
+        t.root_name = case
+            .get("root")
+            .and_then(J::as_str)
+            .unwrap_or("root")
+            .to_string();
+        let options = case
+            .get("options")
+            .map(|o| o.to_string())
+            .unwrap_or_default();
         if options.contains("missingkey=error") {
             t.missing_key = MissingKey::Error;
         }
@@ -205,7 +319,9 @@ fn go_multi() {
         }
         if got.is_ok() {
             let data = to_value(case.get("data").unwrap_or(&J::Null), &tval);
-            got = t.execute(case["execute"].as_str().unwrap(), &data).map_err(|e| e.to_string());
+            got = t
+                .execute(case["execute"].as_str().unwrap(), &data)
+                .map_err(|e| e.to_string());
         }
         tally.check(name, case, got);
     }
@@ -218,7 +334,10 @@ fn sprig() {
     let mut tally = Tally::new("sprig.json");
     for case in d["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        if case.get("helm_removed").is_some() || case.get("slow").is_some() || case.get("local_tz").is_some() {
+        if case.get("helm_removed").is_some()
+            || case.get("slow").is_some()
+            || case.get("local_tz").is_some()
+        {
             tally.skipped += 1;
             continue;
         }
@@ -226,7 +345,13 @@ fn sprig() {
             None => Value::map(Default::default()),
             Some(j) => to_value(j, &J::Null),
         };
-        let got = run_one(helm_funcs(), "test", case["template"].as_str().unwrap(), &data, MissingKey::Invalid);
+        let got = run_one(
+            helm_funcs(),
+            "test",
+            case["template"].as_str().unwrap(),
+            &data,
+            MissingKey::Invalid,
+        );
         tally.check(name, case, got);
     }
     tally.finish();
@@ -245,9 +370,18 @@ fn helm_funcs_and_engine() {
         let data = to_value(case.get("data").unwrap_or(&J::Null), &J::Null);
         let got = if case["mode"] == "engine" {
             let mut t = Templates::new(helm_funcs());
-            t.missing_key = if case.get("strict").is_some_and(|s| s == true) { MissingKey::Error } else { MissingKey::Zero };
+            t.missing_key = if case.get("strict").is_some_and(|s| s == true) {
+                MissingKey::Error
+            } else {
+                MissingKey::Zero
+            };
             let mut names: Vec<&String> = case["templates"].as_object().unwrap().keys().collect();
-            names.sort_by(|a, b| b.matches('/').count().cmp(&a.matches('/').count()).then(b.cmp(a)));
+            names.sort_by(|a, b| {
+                b.matches('/')
+                    .count()
+                    .cmp(&a.matches('/').count())
+                    .then(b.cmp(a))
+            });
             let mut r = Ok(());
             for n in names {
                 if let Err(e) = t.parse(n, case["templates"][n].as_str().unwrap()) {
@@ -261,9 +395,90 @@ fn helm_funcs_and_engine() {
                     .map_err(|e| gotmpl::helm_exec_error(&e.to_string()))
             })
         } else {
-            run_one(helm_funcs(), "test", case["template"].as_str().unwrap(), &data, MissingKey::Invalid)
+            run_one(
+                helm_funcs(),
+                "test",
+                case["template"].as_str().unwrap(),
+                &data,
+                MissingKey::Invalid,
+            )
         };
         tally.check(name, case, got);
     }
     tally.finish();
+}
+
+/// Hostile templates end with an error, quickly, whatever they ask for.
+#[test]
+fn hostile_templates_hit_limits() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{{define "a"}}{{include "a" .}}{{end}}{{include "a" .}}"#,
+            "nested reference name: a",
+        ),
+        (
+            r#"{{define "t"}}{{template "t" .}}{{end}}{{template "t" .}}"#,
+            "exceeded maximum template depth",
+        ),
+        (r#"{{ repeat 1000000000 "x" }}"#, "exceeds the limit"),
+        (
+            r#"{{ range 10000000000 }}x{{ end }}"#,
+            "exceeds the step limit",
+        ),
+        (
+            r#"{{ range $i := until 100000000 }}{{ end }}"#,
+            "exceed the step limit",
+        ),
+        (
+            r#"{{ range 100000 }}{{ printf "%1000s" "" }}{{ end }}"#,
+            "output exceeds",
+        ),
+        (r#"{{ indent 100000000 "x" }}"#, "exceeds the limit"),
+        (r#"{{ printf "%999999999d" 1 | len }}"#, ""),
+        (
+            r#"{{ $d := dict }}{{ $_ := set $d "x" $d }}{{ $d | len }}{{ $d | toJson }}{{ deepCopy $d | len }}"#,
+            "",
+        ),
+        // A map nested 200,000 deep is built, printed and dropped without overflowing the stack.
+        (
+            r#"{{ $d := dict }}{{ range until 200000 }}{{ $d = dict "x" $d }}{{ end }}{{ len $d }}{{ $d | toString | len }}"#,
+            "",
+        ),
+    ];
+    for (tpl, want) in cases {
+        let mut t = Templates::new(helm_funcs());
+        t.missing_key = MissingKey::Zero;
+        t.limits = gotmpl::Limits {
+            max_depth: 1500,
+            max_steps: 5_000_000,
+            max_output: 16 << 20,
+        };
+        t.parse("t", tpl).unwrap();
+        let mut top = gotmpl::Map::new();
+        let mut tm = gotmpl::Map::new();
+        tm.insert("Name".into(), Value::from("t"));
+        tm.insert("BasePath".into(), Value::from("x"));
+        top.insert("Template".into(), Value::map(tm));
+        let start = std::time::Instant::now();
+        let r = t.execute("t", &Value::map(top));
+        match (want.is_empty(), &r) {
+            (true, Ok(_)) => {}
+            (false, Err(e)) => assert!(e.to_string().contains(want), "{tpl}: {e}"),
+            _ => panic!("{tpl}: {:?}", r.map(|s| s.len())),
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "{tpl} took {:?}",
+            start.elapsed()
+        );
+    }
+    // Nesting deeper than Go's parser allows is a parse error, not a stack overflow.
+    let deep = format!("{{{{{}1{}}}}}", "(".repeat(20_000), ")".repeat(20_000));
+    let e = Templates::new(helm_funcs())
+        .parse("deep", &deep)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("max expression depth exceeded"),
+        "{e}"
+    );
 }

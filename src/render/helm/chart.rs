@@ -77,9 +77,16 @@ const MAX_FILES: usize = 20_000;
 
 /// Loads a chart from a directory or a `.tgz` file.
 pub fn load(path: &Path) -> Result<Chart, LoadError> {
-    let err = |m: String| LoadError { path: path.display().to_string(), message: m };
+    let err = |m: String| LoadError {
+        path: path.display().to_string(),
+        message: m,
+    };
     let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read the chart: {e}")))?;
-    let files = if meta.is_dir() { read_dir(path).map_err(err)? } else { read_archive(&std::fs::read(path).map_err(|e| err(e.to_string()))?).map_err(err)? };
+    let files = if meta.is_dir() {
+        read_dir(path).map_err(err)?
+    } else {
+        read_archive(&std::fs::read(path).map_err(|e| err(e.to_string()))?).map_err(err)?
+    };
     let mut chart = from_files(files, "").map_err(err)?;
     if meta.is_dir() {
         chart.json_documents = json_documents(path);
@@ -93,7 +100,9 @@ fn json_documents(root: &Path) -> Vec<Vec<u8>> {
     let mut total = 0u64;
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
@@ -124,11 +133,18 @@ fn read_dir(root: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut total = 0u64;
     let mut stack = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?.filter_map(Result::ok).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(Result::ok)
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
-            let rel_path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let rel_path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
             let ft = e.file_type().map_err(|x| x.to_string())?;
             let is_dir = ft.is_dir() || (ft.is_symlink() && e.path().is_dir());
             if rules.ignored(&rel_path, is_dir) {
@@ -140,7 +156,10 @@ fn read_dir(root: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
                 let data = std::fs::read(e.path()).map_err(|x| format!("{rel_path}: {x}"))?;
                 total += data.len() as u64;
                 if total > MAX_CHART_BYTES || out.len() > MAX_FILES {
-                    return Err(format!("chart is larger than {} MiB or {MAX_FILES} files", MAX_CHART_BYTES >> 20));
+                    return Err(format!(
+                        "chart is larger than {} MiB or {MAX_FILES} files",
+                        MAX_CHART_BYTES >> 20
+                    ));
                 }
                 out.push((rel_path, data));
             }
@@ -156,28 +175,46 @@ pub fn read_archive(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut ar = tar::Archive::new(gz.take(MAX_CHART_BYTES + 1));
     let mut files = Vec::new();
     let mut total = 0u64;
-    for entry in ar.entries().map_err(|e| format!("not a chart archive: {e}"))? {
+    for entry in ar
+        .entries()
+        .map_err(|e| format!("not a chart archive: {e}"))?
+    {
         let mut entry = entry.map_err(|e| format!("not a chart archive: {e}"))?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let path = entry.path().map_err(|e| e.to_string())?.to_string_lossy().replace('\\', "/");
+        let path = entry
+            .path()
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .replace('\\', "/");
         if path.split('/').any(|p| p == "..") {
-            return Err(format!("chart archive has a path outside the chart: {path}"));
+            return Err(format!(
+                "chart archive has a path outside the chart: {path}"
+            ));
         }
-        let Some((_, rest)) = path.split_once('/') else { continue };
+        let Some((_, rest)) = path.split_once('/') else {
+            continue;
+        };
         let mut data = Vec::new();
         entry.read_to_end(&mut data).map_err(|e| e.to_string())?;
         total += data.len() as u64;
         if total > MAX_CHART_BYTES || files.len() > MAX_FILES {
-            return Err(format!("chart archive is larger than {} MiB or {MAX_FILES} files", MAX_CHART_BYTES >> 20));
+            return Err(format!(
+                "chart archive is larger than {} MiB or {MAX_FILES} files",
+                MAX_CHART_BYTES >> 20
+            ));
         }
         files.push((rest.to_string(), data));
     }
     if files.is_empty() {
         return Err("no files in chart archive".into());
     }
-    let rules = files.iter().find(|(p, _)| p == ".helmignore").map(|(_, d)| Ignore::parse(&String::from_utf8_lossy(d))).unwrap_or_else(|| Ignore::parse(""));
+    let rules = files
+        .iter()
+        .find(|(p, _)| p == ".helmignore")
+        .map(|(_, d)| Ignore::parse(&String::from_utf8_lossy(d)))
+        .unwrap_or_else(|| Ignore::parse(""));
     files.retain(|(p, _)| !rules.ignored_path(p));
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
@@ -188,10 +225,10 @@ fn text(path: &str, data: &[u8]) -> Result<String, String> {
 }
 
 fn str_field(m: &Value, k: &str) -> String {
-    match m.get(k) {
+    match m.get(k).as_ref() {
         Some(Value::String(s)) => s.to_string(),
         Some(Value::Nil) | None => String::new(),
-        Some(v) => gotmpl::gofmt::sprint_value(&v),
+        Some(v) => gotmpl::gofmt::sprint_value(v),
     }
 }
 
@@ -226,8 +263,13 @@ fn from_files(files: Vec<(String, Vec<u8>)>, parent: &str) -> Result<Chart, Stri
                     continue;
                 }
                 match rest.split_once('/') {
-                    Some((name, inner)) => sub_files.entry(name.to_string()).or_default().push((inner.to_string(), data)),
-                    None if rest.ends_with(".tgz") || rest.ends_with(".tar.gz") => sub_archives.push((rest.to_string(), data)),
+                    Some((name, inner)) => sub_files
+                        .entry(name.to_string())
+                        .or_default()
+                        .push((inner.to_string(), data)),
+                    None if rest.ends_with(".tgz") || rest.ends_with(".tar.gz") => {
+                        sub_archives.push((rest.to_string(), data))
+                    }
                     None => {
                         other.insert(path, data);
                     }
@@ -243,7 +285,8 @@ fn from_files(files: Vec<(String, Vec<u8>)>, parent: &str) -> Result<Chart, Stri
         }
     }
     let chart_yaml = chart_yaml.ok_or("Chart.yaml file is missing")?;
-    let metadata = gotmpl::yaml::from_yaml(&text("Chart.yaml", &chart_yaml)?).map_err(|e| format!("cannot load Chart.yaml: {e}"))?;
+    let metadata = gotmpl::yaml::from_yaml(&text("Chart.yaml", &chart_yaml)?)
+        .map_err(|e| format!("cannot load Chart.yaml: {e}"))?;
     if !matches!(metadata, Value::Map(_)) {
         return Err("cannot load Chart.yaml: not a mapping".into());
     }
@@ -257,11 +300,18 @@ fn from_files(files: Vec<(String, Vec<u8>)>, parent: &str) -> Result<Chart, Stri
         api_version = "v1".into();
     }
     let deps_value = if api_version == "v1" {
-        requirements.and_then(|r| gotmpl::yaml::from_yaml(&String::from_utf8_lossy(&r)).ok()).and_then(|v| v.get("dependencies"))
+        requirements
+            .and_then(|r| gotmpl::yaml::from_yaml(&String::from_utf8_lossy(&r)).ok())
+            .and_then(|v| v.get("dependencies"))
     } else {
         metadata.get("dependencies")
     };
-    let dependencies = deps_value.and_then(|d| d.as_list().map(|l| l.to_vec())).unwrap_or_default().iter().map(parse_dependency).collect();
+    let dependencies = deps_value
+        .and_then(|d| d.as_list().map(|l| l.to_vec()))
+        .unwrap_or_default()
+        .iter()
+        .map(parse_dependency)
+        .collect();
     let values = match values {
         Some(v) => {
             let t = text("values.yaml", &v)?;
@@ -273,7 +323,11 @@ fn from_files(files: Vec<(String, Vec<u8>)>, parent: &str) -> Result<Chart, Stri
         }
         None => Value::map(Default::default()),
     };
-    let full_path = if parent.is_empty() { name.clone() } else { format!("{parent}/charts/{name}") };
+    let full_path = if parent.is_empty() {
+        name.clone()
+    } else {
+        format!("{parent}/charts/{name}")
+    };
     let mut subcharts = Vec::new();
     for (dir, files) in sub_files {
         if dir.starts_with(['_', '.']) {
@@ -308,7 +362,13 @@ fn from_files(files: Vec<(String, Vec<u8>)>, parent: &str) -> Result<Chart, Stri
 }
 
 fn parse_dependency(v: &Value) -> Dependency {
-    let tags = v.get("tags").and_then(|t| t.as_list().map(|l| l.iter().map(gotmpl::funcs::strval).collect())).unwrap_or_default();
+    let tags = v
+        .get("tags")
+        .and_then(|t| {
+            t.as_list()
+                .map(|l| l.iter().map(gotmpl::funcs::strval).collect())
+        })
+        .unwrap_or_default();
     Dependency {
         name: str_field(v, "name"),
         version: str_field(v, "version"),
@@ -316,7 +376,10 @@ fn parse_dependency(v: &Value) -> Dependency {
         condition: str_field(v, "condition"),
         tags,
         alias: str_field(v, "alias"),
-        import_values: v.get("import-values").and_then(|t| t.as_list().map(|l| l.to_vec())).unwrap_or_default(),
+        import_values: v
+            .get("import-values")
+            .and_then(|t| t.as_list().map(|l| l.to_vec()))
+            .unwrap_or_default(),
         enabled: true,
     }
 }
@@ -363,7 +426,12 @@ impl Ignore {
             } else {
                 (r.to_string(), RuleKind::Base)
             };
-            rules.push(Rule { pattern, negate, must_dir, kind });
+            rules.push(Rule {
+                pattern,
+                negate,
+                must_dir,
+                kind,
+            });
         }
         Ignore { rules }
     }
@@ -371,7 +439,9 @@ impl Ignore {
     fn matches(r: &Rule, path: &str) -> bool {
         match r.kind {
             RuleKind::Absolute | RuleKind::Path => glob_match(&r.pattern, path, false),
-            RuleKind::Base => glob_match(&r.pattern, path.rsplit('/').next().unwrap_or(path), false),
+            RuleKind::Base => {
+                glob_match(&r.pattern, path.rsplit('/').next().unwrap_or(path), false)
+            }
         }
     }
 
@@ -443,7 +513,9 @@ fn glob_at(p: &[char], n: &[char], ds: bool, depth: usize) -> bool {
         }
         '?' => !n.is_empty() && n[0] != '/' && glob_at(&p[1..], &n[1..], ds, depth + 1),
         '[' => {
-            let Some(close) = p.iter().skip(1).position(|c| *c == ']').map(|i| i + 1) else { return false };
+            let Some(close) = p.iter().skip(1).position(|c| *c == ']').map(|i| i + 1) else {
+                return false;
+            };
             if n.is_empty() || n[0] == '/' {
                 return false;
             }
@@ -469,7 +541,9 @@ fn glob_at(p: &[char], n: &[char], ds: bool, depth: usize) -> bool {
             }
             hit != neg && glob_at(&p[close + 1..], &n[1..], ds, depth + 1)
         }
-        '\\' if p.len() > 1 => !n.is_empty() && n[0] == p[1] && glob_at(&p[2..], &n[1..], ds, depth + 1),
+        '\\' if p.len() > 1 => {
+            !n.is_empty() && n[0] == p[1] && glob_at(&p[2..], &n[1..], ds, depth + 1)
+        }
         c => !n.is_empty() && n[0] == c && glob_at(&p[1..], &n[1..], ds, depth + 1),
     }
 }

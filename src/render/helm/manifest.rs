@@ -66,8 +66,18 @@ const INSTALL_ORDER: &[&str] = &[
     "ValidatingWebhookConfiguration",
 ];
 
-const HOOK_EVENTS: &[&str] =
-    &["pre-install", "post-install", "pre-delete", "post-delete", "pre-upgrade", "post-upgrade", "pre-rollback", "post-rollback", "test", "test-success"];
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
 
 fn separator() -> &'static regex::Regex {
     static R: OnceLock<regex::Regex> = OnceLock::new();
@@ -77,7 +87,11 @@ fn separator() -> &'static regex::Regex {
 /// Helm's SplitManifests for chart API v1/v2: documents in file order.
 pub fn split_manifests(text: &str) -> Vec<String> {
     let t = text.trim_start();
-    separator().split(t).filter(|d| !d.is_empty()).map(|d| d.trim_start().to_string()).collect()
+    separator()
+        .split(t)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_start().to_string())
+        .collect()
 }
 
 fn order(kind: &str) -> Option<usize> {
@@ -95,7 +109,9 @@ fn less_by_kind(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Helm's SortManifests: (hooks, ordinary documents), each ordered by kind, stably.
-pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>, Vec<Manifest>), String> {
+pub fn sort_manifests(
+    files: &BTreeMap<String, String>,
+) -> Result<(Vec<Manifest>, Vec<Manifest>), String> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
     for (path, content) in files {
@@ -104,30 +120,50 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>
             continue;
         }
         for doc in split_manifests(content) {
-            let head = gotmpl::yaml::from_yaml(&doc).map_err(|e| format!("YAML parse error on {path}: {e}"))?;
-            let s = |v: Option<gotmpl::Value>| match v {
+            let head = gotmpl::yaml::from_yaml(&doc)
+                .map_err(|e| format!("YAML parse error on {path}: {e}"))?;
+            let s = |v: Option<gotmpl::Value>| match v.as_ref() {
                 Some(gotmpl::Value::String(s)) => s.to_string(),
                 _ => String::new(),
             };
             let (kind, name, annotations) = match &head {
                 gotmpl::Value::Map(_) => {
                     let meta = head.get("metadata");
-                    (s(head.get("kind")), s(meta.as_ref().and_then(|m| m.get("name"))), meta.and_then(|m| m.get("annotations")))
+                    (
+                        s(head.get("kind")),
+                        s(meta.as_ref().and_then(|m| m.get("name"))),
+                        meta.and_then(|m| m.get("annotations")),
+                    )
                 }
                 gotmpl::Value::Nil => (String::new(), String::new(), None),
                 other => {
                     return Err(format!(
                         "YAML parse error on {path}: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
-                        if matches!(other, gotmpl::Value::List(_)) { "array" } else { "string" }
+                        if matches!(other, gotmpl::Value::List(_)) {
+                            "array"
+                        } else {
+                            "string"
+                        }
                     ));
                 }
             };
-            let hook = annotations.as_ref().and_then(|a| a.get("helm.sh/hook")).map(|h| gotmpl::funcs::strval(&h));
-            let mut m = Manifest { path: path.clone(), content: doc.clone(), kind, name, hook_events: Vec::new(), hook_weight: 0 };
+            let hook = annotations
+                .as_ref()
+                .and_then(|a| a.get("helm.sh/hook"))
+                .map(|h| gotmpl::funcs::strval(&h));
+            let mut m = Manifest {
+                path: path.clone(),
+                content: doc.clone(),
+                kind,
+                name,
+                hook_events: Vec::new(),
+                hook_weight: 0,
+            };
             match hook {
                 None => generic.push(m),
                 Some(h) => {
-                    let events: Vec<String> = h.split(',').map(|e| e.trim().to_lowercase()).collect();
+                    let events: Vec<String> =
+                        h.split(',').map(|e| e.trim().to_lowercase()).collect();
                     if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
                         continue;
                     }
@@ -151,7 +187,10 @@ pub fn show_only(output: &str, paths: &[String]) -> String {
     let mut out = String::new();
     for part in output.split("---\n# Source: ").filter(|p| !p.is_empty()) {
         let path = part.lines().next().unwrap_or("");
-        if paths.iter().any(|p| p == path || super::chart::glob_match(p, path, false)) {
+        if paths
+            .iter()
+            .any(|p| p == path || super::chart::glob_match(p, path, false))
+        {
             out.push_str("---\n# Source: ");
             out.push_str(part);
         }

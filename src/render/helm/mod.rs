@@ -104,7 +104,8 @@ fn release_name_ok(name: &str) -> bool {
     name.split('.').all(|label| {
         let b = label.as_bytes();
         !b.is_empty()
-            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
             && b[0] != b'-'
             && b[b.len() - 1] != b'-'
     })
@@ -127,7 +128,14 @@ pub fn default_api_versions(catalog: &crate::schema::catalog::Catalog) -> BTreeS
     let mut out: BTreeSet<String> = catalog
         .api_versions()
         .into_iter()
-        .filter(|gv| gv.matches('/').count() <= 1 && !(gv.contains('/') && gv.rsplit('/').next().is_some_and(|k| k.starts_with(char::is_uppercase))))
+        .filter(|gv| {
+            gv.matches('/').count() <= 1
+                && !(gv.contains('/')
+                    && gv
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|k| k.starts_with(char::is_uppercase)))
+        })
         .filter(|gv| !gv.starts_with("apiregistration.k8s.io/"))
         .collect();
     out.insert("apiextensions.k8s.io/v1beta1".into());
@@ -136,7 +144,12 @@ pub fn default_api_versions(catalog: &crate::schema::catalog::Catalog) -> BTreeS
 
 /// Renders `chart` with `user_values` as `helm template` would. `builtin_api_versions` is the
 /// API version set Helm assumes ([`default_api_versions`]).
-pub fn render(mut chart: Chart, user_values: &Value, opts: &ReleaseOptions, builtin_api_versions: &BTreeSet<String>) -> Result<Release, HelmError> {
+pub fn render(
+    mut chart: Chart,
+    user_values: &Value,
+    opts: &ReleaseOptions,
+    builtin_api_versions: &BTreeSet<String>,
+) -> Result<Release, HelmError> {
     if !release_name_ok(&opts.name) {
         return Err(HelmError {
             kind: HelmErrorKind::ReleaseName,
@@ -146,12 +159,18 @@ pub fn render(mut chart: Chart, user_values: &Value, opts: &ReleaseOptions, buil
             ),
         });
     }
-    let kube = objects::kube_version(&opts.kube_version).map_err(|m| HelmError { kind: HelmErrorKind::KubeVersion, message: m })?;
+    let kube = objects::kube_version(&opts.kube_version).map_err(|m| HelmError {
+        kind: HelmErrorKind::KubeVersion,
+        message: m,
+    })?;
     let user_values = match user_values {
         Value::Map(_) => user_values.clone(),
         _ => Value::map(Map::new()),
     };
-    let mut release = Release { warnings: values::process_dependencies(&mut chart, &user_values), ..Default::default() };
+    let mut release = Release {
+        warnings: values::process_dependencies(&mut chart, &user_values),
+        ..Default::default()
+    };
     if !chart.kube_version.is_empty() {
         let ok = gotmpl::semver::Constraints::parse(&chart.kube_version)
             .ok()
@@ -160,12 +179,18 @@ pub fn render(mut chart: Chart, user_values: &Value, opts: &ReleaseOptions, buil
         if !ok {
             return Err(HelmError {
                 kind: HelmErrorKind::KubeVersion,
-                message: format!("chart requires kubeVersion: {} which is incompatible with Kubernetes {}", chart.kube_version, kube.version),
+                message: format!(
+                    "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
+                    chart.kube_version, kube.version
+                ),
             });
         }
     }
     let vals = values::coalesce_values(&chart, &user_values);
-    let unchecked = schema::validate_chart(&chart, &vals).map_err(|m| HelmError { kind: HelmErrorKind::Schema, message: m })?;
+    let unchecked = schema::validate_chart(&chart, &vals).map_err(|m| HelmError {
+        kind: HelmErrorKind::Schema,
+        message: m,
+    })?;
     release.warnings.extend(unchecked);
 
     let mut api: BTreeSet<String> = builtin_api_versions.clone();
@@ -178,16 +203,28 @@ pub fn render(mut chart: Chart, user_values: &Value, opts: &ReleaseOptions, buil
     rel.insert("IsUpgrade".into(), Value::Bool(opts.is_upgrade));
     rel.insert("IsInstall".into(), Value::Bool(!opts.is_upgrade));
     rel.insert("Service".into(), Value::from("Helm"));
-    let top = Top { release: Value::map(rel), caps };
+    let top = Top {
+        release: Value::map(rel),
+        caps,
+    };
 
     // The template set, as Helm's engine builds it.
     let mut tpls: Vec<Renderable> = Vec::new();
     all_templates(&chart, &top, &vals, true, &mut tpls);
-    tpls.sort_by(|a, b| b.name.matches('/').count().cmp(&a.name.matches('/').count()).then_with(|| b.name.cmp(&a.name)));
+    tpls.sort_by(|a, b| {
+        b.name
+            .matches('/')
+            .count()
+            .cmp(&a.name.matches('/').count())
+            .then_with(|| b.name.cmp(&a.name))
+    });
     let mut set = Templates::new(gotmpl::funcs::helm_funcs());
     set.missing_key = MissingKey::Zero;
     for t in &tpls {
-        set.parse(&t.name, &t.text).map_err(|e| HelmError { kind: HelmErrorKind::Parse, message: gotmpl::helm_parse_error(&t.name, &e.to_string()) })?;
+        set.parse(&t.name, &t.text).map_err(|e| HelmError {
+            kind: HelmErrorKind::Parse,
+            message: gotmpl::helm_parse_error(&t.name, &e.to_string()),
+        })?;
     }
     let mut exec = Exec::new(Rc::new(set));
     exec.seed = seed(opts);
@@ -202,8 +239,15 @@ pub fn render(mut chart: Chart, user_values: &Value, opts: &ReleaseOptions, buil
             tm.insert("BasePath".into(), Value::from(t.base_path.as_str()));
             m.borrow_mut().insert("Template".into(), Value::map(tm));
         }
-        let out = exec.execute_template(&t.name, t.vals.clone()).map_err(|e| HelmError { kind: HelmErrorKind::Execute, message: gotmpl::helm_exec_error(&e.to_string()) })?;
-        release.templates.insert(t.name.clone(), out.replace("<no value>", ""));
+        let out = exec
+            .execute_template(&t.name, t.vals.clone())
+            .map_err(|e| HelmError {
+                kind: HelmErrorKind::Execute,
+                message: gotmpl::helm_exec_error(&e.to_string()),
+            })?;
+        release
+            .templates
+            .insert(t.name.clone(), out.replace("<no value>", ""));
     }
     release.not_reproducible = exec.notes.iter().cloned().collect();
 
@@ -219,7 +263,10 @@ pub fn render(mut chart: Chart, user_values: &Value, opts: &ReleaseOptions, buil
         }
         true
     });
-    let (hooks, manifests) = manifest::sort_manifests(&files).map_err(|m| HelmError { kind: HelmErrorKind::ManifestYaml, message: m })?;
+    let (hooks, manifests) = manifest::sort_manifests(&files).map_err(|m| HelmError {
+        kind: HelmErrorKind::ManifestYaml,
+        message: m,
+    })?;
     release.hooks = hooks;
     release.manifests = manifests;
     crd_objects(&chart, &mut release.crds);
@@ -246,7 +293,10 @@ fn capabilities(kube: objects::KubeVersion, api: BTreeSet<String>) -> Value {
     helm.insert("GoVersion".into(), Value::from(""));
     let mut caps = Map::new();
     caps.insert("KubeVersion".into(), Value::Object(Rc::new(kube)));
-    caps.insert("APIVersions".into(), Value::Object(Rc::new(objects::ApiVersions(Rc::new(api)))));
+    caps.insert(
+        "APIVersions".into(),
+        Value::Object(Rc::new(objects::ApiVersions(Rc::new(api)))),
+    );
     caps.insert("HelmVersion".into(), Value::map(helm));
     Value::map(caps)
 }
@@ -292,7 +342,13 @@ fn chart_data(chart: &Chart, is_root: bool) -> Value {
 
 /// Helm's recAllTpls: every template of the chart and its subcharts, each chart's templates
 /// sharing one top-level object with its own `.Values`.
-fn all_templates(chart: &Chart, top: &Top, parent_values: &Value, is_root: bool, out: &mut Vec<Renderable>) -> Value {
+fn all_templates(
+    chart: &Chart,
+    top: &Top,
+    parent_values: &Value,
+    is_root: bool,
+    out: &mut Vec<Renderable>,
+) -> Value {
     let values = if is_root {
         parent_values.clone()
     } else {
@@ -304,7 +360,10 @@ fn all_templates(chart: &Chart, top: &Top, parent_values: &Value, is_root: bool,
     let subcharts = Value::map(Map::new());
     let mut next = Map::new();
     next.insert("Chart".into(), chart_data(chart, is_root));
-    next.insert("Files".into(), Value::Object(Rc::new(objects::Files(Rc::new(chart.files.clone())))));
+    next.insert(
+        "Files".into(),
+        Value::Object(Rc::new(objects::Files(Rc::new(chart.files.clone())))),
+    );
     next.insert("Release".into(), top.release.clone());
     next.insert("Capabilities".into(), top.caps.clone());
     next.insert("Values".into(), values.clone());

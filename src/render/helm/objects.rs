@@ -25,13 +25,25 @@ impl Object for Files {
     }
     fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         let [Value::String(arg)] = args else {
-            return Err(format!("wrong number of args for {name}: want 1 got {}", args.len()));
+            return Err(format!(
+                "wrong number of args for {name}: want 1 got {}",
+                args.len()
+            ));
         };
         Ok(match name {
-            "Get" => Value::from(self.0.get(arg.as_ref()).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()),
-            "GetBytes" => Value::Bytes(self.0.get(arg.as_ref()).cloned().unwrap_or_default().into()),
+            "Get" => Value::from(
+                self.0
+                    .get(arg.as_ref())
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default(),
+            ),
+            "GetBytes" => {
+                Value::Bytes(self.0.get(arg.as_ref()).cloned().unwrap_or_default().into())
+            }
             "Lines" => {
-                let Some(b) = self.0.get(arg.as_ref()) else { return Ok(Value::list(Vec::new())) };
+                let Some(b) = self.0.get(arg.as_ref()) else {
+                    return Ok(Value::list(Vec::new()));
+                };
                 let mut s = String::from_utf8_lossy(b).into_owned();
                 if s.ends_with('\n') {
                     s.pop();
@@ -39,21 +51,39 @@ impl Object for Files {
                 Value::list(s.split('\n').map(Value::from).collect())
             }
             _ => {
-                let subset: BTreeMap<String, Vec<u8>> =
-                    self.0.iter().filter(|(k, _)| super::chart::glob_match(arg, k, true)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                let subset: BTreeMap<String, Vec<u8>> = self
+                    .0
+                    .iter()
+                    .filter(|(k, _)| super::chart::glob_match(arg, k, true))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 Value::Object(Rc::new(Files(Rc::new(subset))))
             }
         })
     }
     fn print(&self) -> String {
-        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}:{}", gotmpl::gofmt::sprint_value(&Value::Bytes(v.clone().into())))).collect();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}:{}",
+                    gotmpl::gofmt::sprint_value(&Value::Bytes(v.clone().into()))
+                )
+            })
+            .collect();
         format!("map[{}]", parts.join(" "))
     }
     fn truth(&self) -> bool {
         !self.0.is_empty()
     }
     fn to_data(&self) -> Value {
-        Value::map(self.0.iter().map(|(k, v)| (k.clone(), Value::Bytes(v.clone().into()))).collect())
+        Value::map(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone().into())))
+                .collect(),
+        )
     }
 }
 
@@ -67,7 +97,11 @@ impl Files {
             .iter()
             .map(|(k, v)| {
                 let base = k.rsplit('/').next().unwrap_or(k).to_string();
-                let s = if secret { gotmpl::funcs::sprig::base64_encode(v) } else { String::from_utf8_lossy(v).into_owned() };
+                let s = if secret {
+                    gotmpl::funcs::sprig::base64_encode(v)
+                } else {
+                    String::from_utf8_lossy(v).into_owned()
+                };
                 (base, Value::from(s))
             })
             .collect();
@@ -90,7 +124,9 @@ impl Object for ApiVersions {
         name == "Has"
     }
     fn call(&self, _: &str, args: &[Value]) -> Result<Value, String> {
-        let [Value::String(v)] = args else { return Err("wrong number of args for Has: want 1".into()) };
+        let [Value::String(v)] = args else {
+            return Err("wrong number of args for Has: want 1".into());
+        };
         Ok(Value::Bool(self.0.contains(v.as_ref())))
     }
     fn print(&self) -> String {
@@ -134,6 +170,11 @@ impl Object for KubeVersion {
 
 /// Parses `v1.36.0` (or `1.36`) into a KubeVersion the way Helm's `--kube-version` does.
 pub fn kube_version(s: &str) -> Result<KubeVersion, String> {
-    let v = gotmpl::semver::Version::parse(s).map_err(|e| format!("invalid kube version {s:?}: {e}"))?;
-    Ok(KubeVersion { version: format!("v{}.{}.{}", v.major, v.minor, v.patch), major: v.major.to_string(), minor: v.minor.to_string() })
+    let v = gotmpl::semver::Version::parse(s)
+        .map_err(|e| format!("invalid kube version {s:?}: {e}"))?;
+    Ok(KubeVersion {
+        version: format!("v{}.{}.{}", v.major, v.minor, v.patch),
+        major: v.major.to_string(),
+        minor: v.minor.to_string(),
+    })
 }

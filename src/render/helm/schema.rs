@@ -28,7 +28,9 @@ pub fn validate_chart(chart: &Chart, values: &Value) -> Result<Vec<String>, Stri
     if out.is_empty() {
         return Ok(unresolved.into_iter().map(|u| format!("values.schema.json: $ref {u} is not in the chart and was not fetched; values it describes are not checked")).collect());
     }
-    Err(format!("values don't meet the specifications of the schema(s) in the following chart(s):\n{out}"))
+    Err(format!(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n{out}"
+    ))
 }
 
 fn add_document(data: &[u8], docs: &mut HashMap<String, J>) {
@@ -41,12 +43,26 @@ fn add_document(data: &[u8], docs: &mut HashMap<String, J>) {
     }
 }
 
-fn validate_rec(chart: &Chart, values: &Value, docs: &HashMap<String, J>, out: &mut String, unresolved: &mut BTreeSet<String>) {
+fn validate_rec(
+    chart: &Chart,
+    values: &Value,
+    docs: &HashMap<String, J>,
+    out: &mut String,
+    unresolved: &mut BTreeSet<String>,
+) {
     if let Some(schema) = &chart.schema {
         let text = match serde_json::from_slice::<J>(schema) {
             Ok(j) => {
-                let base = j.get("$id").and_then(J::as_str).unwrap_or("file:///values.schema.json").to_string();
-                let mut v = Validator { docs, depth: 0, unresolved: BTreeSet::new() };
+                let base = j
+                    .get("$id")
+                    .and_then(J::as_str)
+                    .unwrap_or("file:///values.schema.json")
+                    .to_string();
+                let mut v = Validator {
+                    docs,
+                    depth: 0,
+                    unresolved: BTreeSet::new(),
+                };
                 let r = v.validate(values, &j, &base, "").map(|e| render_tree(&e));
                 unresolved.extend(v.unresolved);
                 r
@@ -68,7 +84,11 @@ fn validate_rec(chart: &Chart, values: &Value, docs: &HashMap<String, J>, out: &
 
 /// Every JSON document of the chart tree with an `$id`, by that id (and by any nested `$id`).
 fn index_documents(chart: &Chart, docs: &mut HashMap<String, J>) {
-    let files = chart.files.iter().map(|(k, v)| (k.as_str(), v.as_slice())).chain(chart.schema.as_deref().map(|s| ("values.schema.json", s)));
+    let files = chart
+        .files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .chain(chart.schema.as_deref().map(|s| ("values.schema.json", s)));
     for (path, data) in files {
         if path.ends_with(".json") {
             add_document(data, docs);
@@ -88,7 +108,8 @@ fn index_nested(j: &J, base: &str, docs: &mut HashMap<String, J>) {
                 }
                 if let Some(id) = v.get("$id").and_then(J::as_str) {
                     let url = join(base, id);
-                    docs.entry(strip_fragment(&url).to_string()).or_insert_with(|| v.clone());
+                    docs.entry(strip_fragment(&url).to_string())
+                        .or_insert_with(|| v.clone());
                     index_nested(v, &url, docs);
                 } else {
                     index_nested(v, base, docs);
@@ -114,7 +135,10 @@ fn join(base: &str, r: &str) -> String {
         return format!("{base_doc}{r}");
     }
     if let Some(rest) = r.strip_prefix('/') {
-        let origin = base_doc.find("://").and_then(|i| base_doc[i + 3..].find('/').map(|j| &base_doc[..i + 3 + j])).unwrap_or(base_doc);
+        let origin = base_doc
+            .find("://")
+            .and_then(|i| base_doc[i + 3..].find('/').map(|j| &base_doc[..i + 3 + j]))
+            .unwrap_or(base_doc);
         return format!("{origin}/{rest}");
     }
     let dir = match base_doc.rfind('/') {
@@ -163,7 +187,12 @@ fn render_tree(e: &Error) -> String {
 }
 
 fn write_tree(e: &Error, depth: usize, out: &mut String) {
-    out.push_str(&format!("{}- at '{}': {}\n", "  ".repeat(depth), e.loc, e.msg));
+    out.push_str(&format!(
+        "{}- at '{}': {}\n",
+        "  ".repeat(depth),
+        e.loc,
+        e.msg
+    ));
     for c in &e.causes {
         write_tree(c, depth + 1, out);
     }
@@ -216,7 +245,9 @@ fn equal(v: &Value, j: &J) -> bool {
         (Value::Bool(a), J::Bool(b)) => a == b,
         (Value::String(a), J::String(b)) => a.as_ref() == b,
         (Value::Int(_) | Value::Float(_), J::Number(n)) => num(v) == n.as_f64(),
-        (Value::List(a), J::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| equal(x, y)),
+        (Value::List(a), J::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| equal(x, y))
+        }
         (Value::Map(a), J::Object(b)) => {
             let a = a.borrow();
             a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| equal(x, y)))
@@ -270,8 +301,18 @@ impl Validator<'_> {
         Some((doc, target.clone()))
     }
 
-    fn validate_eval(&mut self, v: &Value, s: &J, base: &str, loc: &str) -> Result<Evaluated, Error> {
-        let err = |msg: String| Error { loc: loc.to_string(), msg, causes: Vec::new() };
+    fn validate_eval(
+        &mut self,
+        v: &Value,
+        s: &J,
+        base: &str,
+        loc: &str,
+    ) -> Result<Evaluated, Error> {
+        let err = |msg: String| Error {
+            loc: loc.to_string(),
+            msg,
+            causes: Vec::new(),
+        };
         let s = match s {
             J::Bool(true) => return Ok(Evaluated::default()),
             J::Bool(false) => return Err(err("false schema".into())),
@@ -281,7 +322,9 @@ impl Validator<'_> {
         self.depth += 1;
         if self.depth > 200 {
             self.depth -= 1;
-            return Err(err("schema nesting exceeds 200 levels (a reference cycle?)".into()));
+            return Err(err(
+                "schema nesting exceeds 200 levels (a reference cycle?)".into(),
+            ));
         }
         let base_owned;
         let base = match s.get("$id").and_then(J::as_str) {
@@ -312,7 +355,9 @@ impl Validator<'_> {
                 _ => Vec::new(),
             };
             let got = json_type(v);
-            let ok = want.iter().any(|w| *w == got || (*w == "number" && got == "integer"));
+            let ok = want
+                .iter()
+                .any(|w| *w == got || (*w == "number" && got == "integer"));
             if !want.is_empty() && !ok {
                 errors.push(err(format!("got {got}, want {}", want.join(" or "))));
             }
@@ -323,7 +368,10 @@ impl Validator<'_> {
             let msg = if e.len() == 1 {
                 format!("value must be {}", quote_json(&e[0]))
             } else {
-                format!("value must be one of {}", e.iter().map(quote_json).collect::<Vec<_>>().join(", "))
+                format!(
+                    "value must be one of {}",
+                    e.iter().map(quote_json).collect::<Vec<_>>().join(", ")
+                )
             };
             errors.push(err(msg));
         }
@@ -337,22 +385,38 @@ impl Validator<'_> {
             if let Some(m) = bound("minimum")
                 && x < m
             {
-                errors.push(err(format!("minimum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                errors.push(err(format!(
+                    "minimum: got {}, want {}",
+                    fmt_num(x),
+                    fmt_num(m)
+                )));
             }
             if let Some(m) = bound("maximum")
                 && x > m
             {
-                errors.push(err(format!("maximum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                errors.push(err(format!(
+                    "maximum: got {}, want {}",
+                    fmt_num(x),
+                    fmt_num(m)
+                )));
             }
             if let Some(m) = bound("exclusiveMinimum")
                 && x <= m
             {
-                errors.push(err(format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                errors.push(err(format!(
+                    "exclusiveMinimum: got {}, want {}",
+                    fmt_num(x),
+                    fmt_num(m)
+                )));
             }
             if let Some(m) = bound("exclusiveMaximum")
                 && x >= m
             {
-                errors.push(err(format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                errors.push(err(format!(
+                    "exclusiveMaximum: got {}, want {}",
+                    fmt_num(x),
+                    fmt_num(m)
+                )));
             }
             if let Some(m) = bound("multipleOf")
                 && m != 0.0
@@ -442,7 +506,12 @@ impl Validator<'_> {
                 errors.push(err(format!("maxProperties: got {n}, want {x}")));
             }
             if let Some(J::Array(req)) = s.get("required") {
-                let missing: Vec<String> = req.iter().filter_map(J::as_str).filter(|k| !m.contains_key(*k)).map(|k| format!("'{k}'")).collect();
+                let missing: Vec<String> = req
+                    .iter()
+                    .filter_map(J::as_str)
+                    .filter(|k| !m.contains_key(*k))
+                    .map(|k| format!("'{k}'"))
+                    .collect();
                 match missing.len() {
                     0 => {}
                     1 => errors.push(err(format!("missing property {}", missing[0]))),
@@ -454,7 +523,9 @@ impl Validator<'_> {
                 for (k, sch) in props {
                     if let Some(val) = m.get(k) {
                         ev.props.insert(k.clone());
-                        if let Some(e) = self.validate(val, sch, base, &format!("{loc}/{}", pointer_escape(k))) {
+                        if let Some(e) =
+                            self.validate(val, sch, base, &format!("{loc}/{}", pointer_escape(k)))
+                        {
                             errors.push(e);
                         }
                     }
@@ -463,12 +534,19 @@ impl Validator<'_> {
             let mut pattern_matched = BTreeSet::new();
             if let Some(J::Object(pp)) = s.get("patternProperties") {
                 for (p, sch) in pp {
-                    let Ok(re) = regex::Regex::new(p) else { continue };
+                    let Ok(re) = regex::Regex::new(p) else {
+                        continue;
+                    };
                     for (k, val) in &m {
                         if re.is_match(k) {
                             pattern_matched.insert(k.clone());
                             ev.props.insert(k.clone());
-                            if let Some(e) = self.validate(val, sch, base, &format!("{loc}/{}", pointer_escape(k))) {
+                            if let Some(e) = self.validate(
+                                val,
+                                sch,
+                                base,
+                                &format!("{loc}/{}", pointer_escape(k)),
+                            ) {
                                 errors.push(e);
                             }
                         }
@@ -476,18 +554,29 @@ impl Validator<'_> {
                 }
             }
             if let Some(ap) = s.get("additionalProperties") {
-                let extra: Vec<&String> = m.keys().filter(|k| !props.is_some_and(|p| p.contains_key(*k)) && !pattern_matched.contains(*k)).collect();
+                let extra: Vec<&String> = m
+                    .keys()
+                    .filter(|k| {
+                        !props.is_some_and(|p| p.contains_key(*k)) && !pattern_matched.contains(*k)
+                    })
+                    .collect();
                 if ap == &J::Bool(false) {
                     if !extra.is_empty() {
                         errors.push(err(format!(
                             "additional propert{} {} not allowed",
                             if extra.len() == 1 { "y" } else { "ies" },
-                            extra.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
+                            extra
+                                .iter()
+                                .map(|k| format!("'{k}'"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )));
                     }
                 } else {
                     for k in extra {
-                        if let Some(e) = self.validate(&m[k], ap, base, &format!("{loc}/{}", pointer_escape(k))) {
+                        if let Some(e) =
+                            self.validate(&m[k], ap, base, &format!("{loc}/{}", pointer_escape(k)))
+                        {
                             errors.push(e);
                         }
                     }
@@ -501,9 +590,17 @@ impl Validator<'_> {
                     }
                     match d {
                         J::Array(req) => {
-                            let missing: Vec<String> = req.iter().filter_map(J::as_str).filter(|r| !m.contains_key(*r)).map(|r| format!("'{r}'")).collect();
+                            let missing: Vec<String> = req
+                                .iter()
+                                .filter_map(J::as_str)
+                                .filter(|r| !m.contains_key(*r))
+                                .map(|r| format!("'{r}'"))
+                                .collect();
                             if !missing.is_empty() {
-                                errors.push(err(format!("properties {} required, if '{k}' exists", missing.join(", "))));
+                                errors.push(err(format!(
+                                    "properties {} required, if '{k}' exists",
+                                    missing.join(", ")
+                                )));
                             }
                         }
                         sch => {
@@ -524,7 +621,11 @@ impl Validator<'_> {
                 }
             }
             if !causes.is_empty() {
-                errors.push(Error { loc: loc.into(), msg: "'allOf' failed".into(), causes });
+                errors.push(Error {
+                    loc: loc.into(),
+                    msg: "'allOf' failed".into(),
+                    causes,
+                });
             }
         }
         if let Some(J::Array(any)) = s.get("anyOf") {
@@ -540,7 +641,11 @@ impl Validator<'_> {
                 }
             }
             if !matched {
-                errors.push(Error { loc: loc.into(), msg: "'anyOf' failed, none matched".into(), causes });
+                errors.push(Error {
+                    loc: loc.into(),
+                    msg: "'anyOf' failed, none matched".into(),
+                    causes,
+                });
             }
         }
         if let Some(J::Array(one)) = s.get("oneOf") {
@@ -556,11 +661,19 @@ impl Validator<'_> {
                 }
             }
             match matched.len() {
-                0 => errors.push(Error { loc: loc.into(), msg: "'oneOf' failed, none matched".into(), causes }),
+                0 => errors.push(Error {
+                    loc: loc.into(),
+                    msg: "'oneOf' failed, none matched".into(),
+                    causes,
+                }),
                 1 => {}
                 _ => errors.push(err(format!(
                     "'oneOf' failed, subschemas {} matched",
-                    matched.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                    matched
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))),
             }
         }
@@ -595,12 +708,18 @@ impl Validator<'_> {
                     errors.push(err(format!(
                         "unevaluated propert{} {} not allowed",
                         if extra.len() == 1 { "y" } else { "ies" },
-                        extra.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
+                        extra
+                            .iter()
+                            .map(|k| format!("'{k}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
             } else {
                 for k in extra {
-                    if let Some(e) = self.validate(&m[k], u, base, &format!("{loc}/{}", pointer_escape(k))) {
+                    if let Some(e) =
+                        self.validate(&m[k], u, base, &format!("{loc}/{}", pointer_escape(k)))
+                    {
                         errors.push(e);
                     }
                 }
@@ -622,7 +741,11 @@ impl Validator<'_> {
         match errors.len() {
             0 => Ok(ev),
             1 => Err(errors.pop().unwrap()),
-            _ => Err(Error { loc: loc.into(), msg: "validation failed".into(), causes: errors }),
+            _ => Err(Error {
+                loc: loc.into(),
+                msg: "validation failed".into(),
+                causes: errors,
+            }),
         }
     }
 }

@@ -18,7 +18,9 @@ pub enum Mode {
 /// Merges `src` into `dst` as Helm merges values files: maps recursively, anything else
 /// replaced.
 pub fn merge_maps(dst: &Value, src: &Value) {
-    let (Value::Map(d), Value::Map(s)) = (dst, src) else { return };
+    let (Value::Map(d), Value::Map(s)) = (dst, src) else {
+        return;
+    };
     for (k, v) in s.borrow().iter() {
         let existing = d.borrow().get(k).cloned();
         match (existing, v) {
@@ -32,8 +34,15 @@ pub fn merge_maps(dst: &Value, src: &Value) {
 
 /// Parses one `--set` style argument into `dst`.
 pub fn parse_into(text: &str, dst: &Value, mode: Mode) -> Result<(), String> {
-    let Value::Map(_) = dst else { return Err("values are not a map".into()) };
-    let mut p = P { s: text.chars().collect(), i: 0, mode, orig: text };
+    let Value::Map(_) = dst else {
+        return Err("values are not a map".into());
+    };
+    let mut p = P {
+        s: text.chars().collect(),
+        i: 0,
+        mode,
+        orig: text,
+    };
     while p.i < p.s.len() {
         p.key(dst)?;
         if p.peek() == Some(',') {
@@ -101,7 +110,9 @@ impl P<'_> {
 
     fn key(&mut self, data: &Value) -> Result<(), String> {
         let (k, stop) = self.until(&['=', '.', '[', ',']);
-        let Value::Map(m) = data else { return Err(format!("key {k:?} has no map to go into")) };
+        let Value::Map(m) = data else {
+            return Err(format!("key {k:?} has no map to go into"));
+        };
         match stop {
             None | Some(',') => {
                 if k.is_empty() {
@@ -129,7 +140,7 @@ impl P<'_> {
             }
             Some('[') => {
                 self.i += 1;
-                let list = match m.borrow().get(&k).cloned() {
+                let list = match m.borrow().get(&k) {
                     Some(Value::List(l)) => l.as_ref().clone(),
                     _ => Vec::new(),
                 };
@@ -147,9 +158,14 @@ impl P<'_> {
             return Err(format!("unexpected end of input in {:?}", self.orig));
         }
         self.i += 1;
-        let i: usize = idx.trim().parse().map_err(|_| format!("failed to parse list index {idx:?}"))?;
+        let i: usize = idx
+            .trim()
+            .parse()
+            .map_err(|_| format!("failed to parse list index {idx:?}"))?;
         if i > 65_536 {
-            return Err(format!("index of {i} is greater than maximum supported index of 65536"));
+            return Err(format!(
+                "index of {i} is greater than maximum supported index of 65536"
+            ));
         }
         while list.len() <= i {
             list.push(Value::Nil);
@@ -205,7 +221,8 @@ impl P<'_> {
                 self.i += 1;
             }
             let text: String = self.s[start..self.i].iter().collect();
-            return gotmpl::json::from_json(&text).map_err(|e| format!("failed to parse JSON {text:?}: {e}"));
+            return gotmpl::json::from_json(&text)
+                .map_err(|e| format!("failed to parse JSON {text:?}: {e}"));
         }
         if self.peek() == Some('{') {
             self.i += 1;
@@ -245,9 +262,18 @@ mod tests {
 
     #[test]
     fn reads_helm_set_syntax() {
-        assert_eq!(set("a.b=1,c=true,d=null,e=0755,f={x,y},g[1]=z", Mode::Typed), r#"{"a":{"b":1},"c":true,"d":null,"e":"0755","f":["x","y"],"g":[null,"z"]}"#);
+        assert_eq!(
+            set("a.b=1,c=true,d=null,e=0755,f={x,y},g[1]=z", Mode::Typed),
+            r#"{"a":{"b":1},"c":true,"d":null,"e":"0755","f":["x","y"],"g":[null,"z"]}"#
+        );
         assert_eq!(set("a=1,b\\.c=2", Mode::String), r#"{"a":"1","b.c":"2"}"#);
-        assert_eq!(set(r#"a={"x":[1,2]},b=3"#, Mode::Json), r#"{"a":{"x":[1,2]},"b":3}"#);
-        assert_eq!(set("list[0].name=n", Mode::Typed), r#"{"list":[{"name":"n"}]}"#);
+        assert_eq!(
+            set(r#"a={"x":[1,2]},b=3"#, Mode::Json),
+            r#"{"a":{"x":[1,2]},"b":3}"#
+        );
+        assert_eq!(
+            set("list[0].name=n", Mode::Typed),
+            r#"{"list":[{"name":"n"}]}"#
+        );
     }
 }

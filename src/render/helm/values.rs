@@ -23,7 +23,11 @@ fn table(v: &Value) -> Map {
 /// chartutil.CoalesceValues: `vals` over the chart's values, nulls deleting defaults.
 pub fn coalesce_values(chart: &Chart, vals: &Value) -> Value {
     let dest = vals.deep_copy();
-    let dest = if is_table(&dest) { dest } else { Value::map(Map::new()) };
+    let dest = if is_table(&dest) {
+        dest
+    } else {
+        Value::map(Map::new())
+    };
     coalesce(chart, &dest, false);
     dest
 }
@@ -31,7 +35,11 @@ pub fn coalesce_values(chart: &Chart, vals: &Value) -> Value {
 /// chartutil.MergeValues: as coalesce_values, but nulls are kept.
 pub fn merge_values(chart: &Chart, vals: &Value) -> Value {
     let dest = vals.deep_copy();
-    let dest = if is_table(&dest) { dest } else { Value::map(Map::new()) };
+    let dest = if is_table(&dest) {
+        dest
+    } else {
+        Value::map(Map::new())
+    };
     coalesce(chart, &dest, true);
     dest
 }
@@ -66,13 +74,15 @@ fn coalesce_deps(chart: &Chart, dest: &Value, merge: bool) {
 
 /// chartutil.coalesceGlobals: the parent's `global` merged into the child's.
 fn coalesce_globals(dest: &Value, src: &Value) {
-    let (Value::Map(d), Value::Map(s)) = (dest, src) else { return };
+    let (Value::Map(d), Value::Map(s)) = (dest, src) else {
+        return;
+    };
     let dg = match d.borrow().get("global").cloned() {
         None => Value::map(Map::new()),
         Some(v @ Value::Map(_)) => v,
         Some(_) => return,
     };
-    let sg = match s.borrow().get("global").cloned() {
+    let sg = match s.borrow().get("global") {
         None => Map::new(),
         Some(Value::Map(m)) => m.borrow().clone(),
         Some(_) => return,
@@ -129,11 +139,18 @@ fn coalesce_chart_values(chart: &Chart, v: &Value, merge: bool) {
 /// chartutil.coalesceTablesFullKey: `src` under `dst` (dst wins); with `merge` false a null in
 /// dst deletes the key.
 pub fn coalesce_tables(dst: &Value, src: &Value, merge: bool) {
-    let (Value::Map(d), Value::Map(s)) = (dst, src) else { return };
+    let (Value::Map(d), Value::Map(s)) = (dst, src) else {
+        return;
+    };
     if std::rc::Rc::ptr_eq(d, s) {
         return;
     }
-    let nulls: Vec<String> = d.borrow().iter().filter(|(_, v)| v.is_nil()).map(|(k, _)| k.clone()).collect();
+    let nulls: Vec<String> = d
+        .borrow()
+        .iter()
+        .filter(|(_, v)| v.is_nil())
+        .map(|(k, _)| k.clone())
+        .collect();
     for k in nulls {
         s.borrow_mut().insert(k, Value::Nil);
     }
@@ -201,7 +218,10 @@ fn version_matches(constraint: &str, version: &str) -> bool {
     if constraint.is_empty() {
         return true;
     }
-    match (gotmpl::semver::Constraints::parse(constraint), gotmpl::semver::Version::parse(version)) {
+    match (
+        gotmpl::semver::Constraints::parse(constraint),
+        gotmpl::semver::Version::parse(version),
+    ) {
         (Ok(c), Ok(v)) => c.check(&v),
         _ => false,
     }
@@ -219,12 +239,20 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str, warnings: &mut Vec<Stri
     let mut chart_deps: Vec<Chart> = Vec::new();
     // Subcharts that no Chart.yaml dependency names come first, as they are.
     for existing in &c.subcharts {
-        if !c.dependencies.iter().any(|d| d.name == existing.name && version_matches(&d.version, &existing.version)) {
+        if !c
+            .dependencies
+            .iter()
+            .any(|d| d.name == existing.name && version_matches(&d.version, &existing.version))
+        {
             chart_deps.push(existing.clone());
         }
     }
     for req in &mut c.dependencies {
-        if let Some(found) = c.subcharts.iter().find(|s| s.name == req.name && version_matches(&req.version, &s.version)) {
+        if let Some(found) = c
+            .subcharts
+            .iter()
+            .find(|s| s.name == req.name && version_matches(&req.version, &s.version))
+        {
             let mut out = found.clone();
             if !req.alias.is_empty() {
                 out.name = req.alias.clone();
@@ -245,7 +273,12 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str, warnings: &mut Vec<Stri
     let cvals = coalesce_values(c, v);
     process_tags(&mut c.dependencies, &cvals, warnings);
     process_conditions(&mut c.dependencies, &cvals, path, warnings);
-    let removed: Vec<String> = c.dependencies.iter().filter(|d| !d.enabled).map(|d| d.name.clone()).collect();
+    let removed: Vec<String> = c
+        .dependencies
+        .iter()
+        .filter(|d| !d.enabled)
+        .map(|d| d.name.clone())
+        .collect();
     c.subcharts.retain(|s| !removed.contains(&s.name));
     c.dependencies.retain(|d| d.enabled);
     let parent_path = c.full_path.clone();
@@ -265,14 +298,19 @@ fn set_full_path(c: &mut Chart, parent: &str) {
 }
 
 fn process_tags(reqs: &mut [Dependency], cvals: &Value, warnings: &mut Vec<String>) {
-    let Some(tags) = path_table(cvals, "tags") else { return };
+    let Some(tags) = path_table(cvals, "tags") else {
+        return;
+    };
     for r in reqs {
         let (mut has_true, mut has_false) = (false, false);
         for k in &r.tags {
             match tags.get(k) {
                 Some(Value::Bool(true)) => has_true = true,
                 Some(Value::Bool(false)) => has_false = true,
-                Some(_) => warnings.push(format!("Tag '{k}' for chart {} returned non-bool value", r.name)),
+                Some(_) => warnings.push(format!(
+                    "Tag '{k}' for chart {} returned non-bool value",
+                    r.name
+                )),
                 None => {}
             }
         }
@@ -284,7 +322,12 @@ fn process_tags(reqs: &mut [Dependency], cvals: &Value, warnings: &mut Vec<Strin
     }
 }
 
-fn process_conditions(reqs: &mut [Dependency], cvals: &Value, path: &str, warnings: &mut Vec<String>) {
+fn process_conditions(
+    reqs: &mut [Dependency],
+    cvals: &Value,
+    path: &str,
+    warnings: &mut Vec<String>,
+) {
     for r in reqs {
         for c in r.condition.trim().split(',') {
             if c.is_empty() {
@@ -295,7 +338,10 @@ fn process_conditions(reqs: &mut [Dependency], cvals: &Value, path: &str, warnin
                     r.enabled = b;
                     break;
                 }
-                Some(_) => warnings.push(format!("Condition path '{c}' for chart {} returned non-bool value", r.name)),
+                Some(_) => warnings.push(format!(
+                    "Condition path '{c}' for chart {} returned non-bool value",
+                    r.name
+                )),
                 None => {}
             }
         }
@@ -316,10 +362,19 @@ fn process_import_values(c: &mut Chart, warnings: &mut Vec<String>) {
         for iv in &r.import_values {
             match iv {
                 Value::Map(_) => {
-                    let child = iv.get("child").map(|v| gotmpl::funcs::strval(&v)).unwrap_or_default();
-                    let parent = iv.get("parent").map(|v| gotmpl::funcs::strval(&v)).unwrap_or_default();
+                    let child = iv
+                        .get("child")
+                        .map(|v| gotmpl::funcs::strval(&v))
+                        .unwrap_or_default();
+                    let parent = iv
+                        .get("parent")
+                        .map(|v| gotmpl::funcs::strval(&v))
+                        .unwrap_or_default();
                     let Some(vv) = path_table(&cvals, &format!("{}.{child}", r.name)) else {
-                        warnings.push(format!("ImportValues missing table from chart {}: {child}", r.name));
+                        warnings.push(format!(
+                            "ImportValues missing table from chart {}: {child}",
+                            r.name
+                        ));
                         continue;
                     };
                     b = merge_tables(b, path_to_map(&parent, vv.deep_copy()));

@@ -11,19 +11,45 @@ pub fn register(m: &mut FuncMap) {
     reg(m, "index", &[P::Any], Some(P::Any), index);
     reg(m, "slice", &[P::Any], Some(P::Any), slice);
     reg(m, "len", &[P::Any], None, len);
-    reg(m, "not", &[P::Any], None, |_, a| Ok(Value::Bool(!a[0].truth())));
+    reg(m, "not", &[P::Any], None, |_, a| {
+        Ok(Value::Bool(!a[0].truth()))
+    });
     reg(m, "eq", &[P::Any], Some(P::Any), eq);
-    reg(m, "ne", &[P::Any, P::Any], None, |_, a| Ok(Value::Bool(!eq_values(&a[0], &a[1])?)));
-    reg(m, "lt", &[P::Any, P::Any], None, |_, a| Ok(Value::Bool(lt(&a[0], &a[1])?)));
-    reg(m, "le", &[P::Any, P::Any], None, |_, a| Ok(Value::Bool(lt(&a[0], &a[1])? || eq_values(&a[0], &a[1])?)));
-    reg(m, "gt", &[P::Any, P::Any], None, |_, a| Ok(Value::Bool(!(lt(&a[0], &a[1])? || eq_values(&a[0], &a[1])?))));
-    reg(m, "ge", &[P::Any, P::Any], None, |_, a| Ok(Value::Bool(!lt(&a[0], &a[1])?)));
-    reg(m, "print", &[], Some(P::Any), |x, a| limited(x, gofmt::sprint(&a)));
-    reg(m, "printf", &[P::Str], Some(P::Any), |x, a| limited(x, gofmt::sprintf(super::s(&a[0]), &a[1..])));
-    reg(m, "println", &[], Some(P::Any), |x, a| limited(x, gofmt::sprintln(&a)));
-    reg(m, "html", &[], Some(P::Any), |_, a| Ok(html_escape(&eval_args(&a)).into()));
-    reg(m, "js", &[], Some(P::Any), |_, a| Ok(js_escape(&eval_args(&a)).into()));
-    reg(m, "urlquery", &[], Some(P::Any), |_, a| Ok(query_escape(&eval_args(&a)).into()));
+    reg(m, "ne", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Bool(!eq_values(&a[0], &a[1])?))
+    });
+    reg(m, "lt", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Bool(lt(&a[0], &a[1])?))
+    });
+    reg(m, "le", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Bool(lt(&a[0], &a[1])? || eq_values(&a[0], &a[1])?))
+    });
+    reg(m, "gt", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Bool(
+            !(lt(&a[0], &a[1])? || eq_values(&a[0], &a[1])?),
+        ))
+    });
+    reg(m, "ge", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Bool(!lt(&a[0], &a[1])?))
+    });
+    reg(m, "print", &[], Some(P::Any), |x, a| {
+        limited(x, gofmt::sprint(&a))
+    });
+    reg(m, "printf", &[P::Str], Some(P::Any), |x, a| {
+        limited(x, gofmt::sprintf(super::s(&a[0]), &a[1..]))
+    });
+    reg(m, "println", &[], Some(P::Any), |x, a| {
+        limited(x, gofmt::sprintln(&a))
+    });
+    reg(m, "html", &[], Some(P::Any), |_, a| {
+        Ok(html_escape(&eval_args(&a)).into())
+    });
+    reg(m, "js", &[], Some(P::Any), |_, a| {
+        Ok(js_escape(&eval_args(&a)).into())
+    });
+    reg(m, "urlquery", &[], Some(P::Any), |_, a| {
+        Ok(query_escape(&eval_args(&a)).into())
+    });
 }
 
 fn limited(x: &Exec, s: String) -> Result<Value, String> {
@@ -40,7 +66,16 @@ fn eval_args(a: &[Value]) -> String {
     {
         return s.to_string();
     }
-    let args: Vec<Value> = a.iter().map(|v| if v.is_nil() { Value::from("<no value>") } else { v.clone() }).collect();
+    let args: Vec<Value> = a
+        .iter()
+        .map(|v| {
+            if v.is_nil() {
+                Value::from("<no value>")
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
     gofmt::sprint(&args)
 }
 
@@ -52,7 +87,12 @@ fn index(_: &mut Exec, a: Vec<Value>) -> Result<Value, String> {
                 let x = match ix {
                     Value::Int(x) => x,
                     Value::Nil => return Err("cannot index slice/array with nil".into()),
-                    _ => return Err(format!("cannot index slice/array with type {}", ix.type_name())),
+                    _ => {
+                        return Err(format!(
+                            "cannot index slice/array with type {}",
+                            ix.type_name()
+                        ));
+                    }
                 };
                 let len = match &v {
                     Value::List(l) => l.len(),
@@ -73,7 +113,12 @@ fn index(_: &mut Exec, a: Vec<Value>) -> Result<Value, String> {
             Value::Map(m) => match ix {
                 Value::String(k) => m.borrow().get(k.as_ref()).cloned().unwrap_or_default(),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
-                other => return Err(format!("value has type {}; should be string", other.type_name())),
+                other => {
+                    return Err(format!(
+                        "value has type {}; should be string",
+                        other.type_name()
+                    ));
+                }
             },
             Value::Nil => return Err("index of untyped nil".into()),
             other => return Err(format!("can't index item of type {}", other.type_name())),
@@ -100,7 +145,10 @@ fn slice(_: &mut Exec, a: Vec<Value>) -> Result<Value, String> {
     let mut idx = [0usize, len, len];
     for (n, ix) in a[1..].iter().enumerate() {
         let Value::Int(x) = ix else {
-            return Err(format!("cannot index slice/array with type {}", ix.type_name()));
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                ix.type_name()
+            ));
         };
         if *x < 0 || *x as usize > len {
             return Err(format!("index out of range: {x}"));
@@ -115,7 +163,9 @@ fn slice(_: &mut Exec, a: Vec<Value>) -> Result<Value, String> {
     }
     Ok(match item {
         Value::List(l) => Value::list(l[idx[0]..idx[1]].to_vec()),
-        Value::String(s) => Value::str(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).as_ref()),
+        Value::String(s) => {
+            Value::str(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).as_ref())
+        }
         Value::Bytes(b) => Value::Bytes(b[idx[0]..idx[1]].into()),
         _ => Value::Nil,
     })
@@ -127,7 +177,7 @@ fn len(_: &mut Exec, a: Vec<Value>) -> Result<Value, String> {
         Value::Map(m) => m.borrow().len(),
         Value::String(s) => s.len(),
         Value::Bytes(b) => b.len(),
-        Value::Object(o) => match o.to_data() {
+        Value::Object(o) => match &o.to_data() {
             Value::Map(m) => m.borrow().len(),
             Value::List(l) => l.len(),
             _ => return Err(format!("len of type {}", o.type_name())),
@@ -184,7 +234,11 @@ pub fn eq_values(a: &Value, b: &Value) -> Result<bool, String> {
                 gofmt::sprint_value(b)
             ));
         }
-        return Err(format!("incompatible types for comparison: {} and {}", a.type_name(), b.type_name()));
+        return Err(format!(
+            "incompatible types for comparison: {} and {}",
+            a.type_name(),
+            b.type_name()
+        ));
     }
     Ok(match (a, b) {
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -193,7 +247,11 @@ pub fn eq_values(a: &Value, b: &Value) -> Result<bool, String> {
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Nil, Value::Nil) => true,
         (Value::Map(_), _) | (_, Value::Map(_)) | (Value::List(_), _) | (_, Value::List(_)) => {
-            return Err(format!("non-comparable type {}: {}", gofmt::sprint_value(a), a.type_name()));
+            return Err(format!(
+                "non-comparable type {}: {}",
+                gofmt::sprint_value(a),
+                a.type_name()
+            ));
         }
         _ => false,
     })
@@ -205,7 +263,11 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         return Err("invalid type for comparison".into());
     }
     if ka != kb {
-        return Err(format!("incompatible types for comparison: {} and {}", a.type_name(), b.type_name()));
+        return Err(format!(
+            "incompatible types for comparison: {} and {}",
+            a.type_name(),
+            b.type_name()
+        ));
     }
     Ok(match (a, b) {
         (Value::Int(x), Value::Int(y)) => x < y,
@@ -243,7 +305,9 @@ pub fn js_escape(s: &str) -> String {
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c if (c as u32) >= 0x80 && !gofmt::is_print(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) >= 0x80 && !gofmt::is_print(c) => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -255,7 +319,9 @@ pub fn query_escape(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }

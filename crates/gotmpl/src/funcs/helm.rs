@@ -27,52 +27,95 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(a[1].clone())
     });
-    reg(m, "fail", &[P::Str], None, |_, a| Err(format!("{WARN_START}{}{WARN_END}", s(&a[0]))));
-    reg(m, "toYaml", &[P::Any], None, |_, a| Ok(crate::yaml::to_yaml(&a[0]).map(|t| t.strip_suffix('\n').unwrap_or(&t).to_string()).unwrap_or_default().into()));
-    reg(m, "toYamlPretty", &[P::Any], None, |_, a| Ok(crate::yaml::to_yaml_pretty(&a[0]).map(|t| t.strip_suffix('\n').unwrap_or(&t).to_string()).unwrap_or_default().into()));
-    reg(m, "mustToYaml", &[P::Any], None, |_, a| crate::yaml::to_yaml(&a[0]).map(|t| Value::from(t.strip_suffix('\n').unwrap_or(&t))));
+    reg(m, "fail", &[P::Str], None, |_, a| {
+        Err(format!("{WARN_START}{}{WARN_END}", s(&a[0])))
+    });
+    reg(m, "toYaml", &[P::Any], None, |_, a| {
+        Ok(crate::yaml::to_yaml(&a[0])
+            .map(|t| t.strip_suffix('\n').unwrap_or(&t).to_string())
+            .unwrap_or_default()
+            .into())
+    });
+    reg(m, "toYamlPretty", &[P::Any], None, |_, a| {
+        Ok(crate::yaml::to_yaml_pretty(&a[0])
+            .map(|t| t.strip_suffix('\n').unwrap_or(&t).to_string())
+            .unwrap_or_default()
+            .into())
+    });
+    reg(m, "mustToYaml", &[P::Any], None, |_, a| {
+        crate::yaml::to_yaml(&a[0]).map(|t| Value::from(t.strip_suffix('\n').unwrap_or(&t)))
+    });
     reg(m, "fromYaml", &[P::Str], None, |_, a| {
-        Ok(match crate::yaml::from_yaml(s(&a[0])) {
-            Ok(Value::Map(m)) => Value::Map(m),
+        Ok(match crate::yaml::from_yaml(s(&a[0])).as_ref() {
+            Ok(Value::Map(m)) => Value::Map(m.clone()),
             Ok(Value::Nil) => Value::map(Map::new()),
-            Ok(other) => error_map(format!("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}", json_kind(&other))),
-            Err(e) => error_map(e),
+            Ok(other) => error_map(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                json_kind(other)
+            )),
+            Err(e) => error_map(e.clone()),
         })
     });
     reg(m, "fromYamlArray", &[P::Str], None, |_, a| {
-        Ok(match crate::yaml::from_yaml(s(&a[0])) {
-            Ok(Value::List(l)) => Value::List(l),
+        Ok(match crate::yaml::from_yaml(s(&a[0])).as_ref() {
+            Ok(Value::List(l)) => Value::List(l.clone()),
             Ok(Value::Nil) => Value::list(Vec::new()),
             Ok(other) => Value::list(vec![Value::from(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type []interface {{}}",
-                json_kind(&other)
+                json_kind(other)
             ))]),
-            Err(e) => Value::list(vec![Value::from(e)]),
+            Err(e) => Value::list(vec![Value::from(e.as_str())]),
         })
     });
-    reg(m, "toJson", &[P::Any], None, |_, a| Ok(crate::json::to_json(&a[0], false).unwrap_or_default().into()));
-    reg(m, "mustToJson", &[P::Any], None, |_, a| crate::json::to_json(&a[0], false).map(Value::from));
+    reg(m, "toJson", &[P::Any], None, |_, a| {
+        Ok(crate::json::to_json(&a[0], false)
+            .unwrap_or_default()
+            .into())
+    });
+    reg(m, "mustToJson", &[P::Any], None, |_, a| {
+        crate::json::to_json(&a[0], false).map(Value::from)
+    });
     reg(m, "fromJson", &[P::Str], None, |_, a| {
-        Ok(match crate::json::from_json(s(&a[0])) {
-            Ok(Value::Map(m)) => Value::Map(m),
+        Ok(match crate::json::from_json(s(&a[0])).as_ref() {
+            Ok(Value::Map(m)) => Value::Map(m.clone()),
             Ok(Value::Nil) => Value::map(Map::new()),
-            Ok(other) => error_map(format!("json: cannot unmarshal {} into Go value of type map[string]interface {{}}", json_kind(&other))),
-            Err(e) => error_map(e),
+            Ok(other) => error_map(format!(
+                "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                json_kind(other)
+            )),
+            Err(e) => error_map(e.clone()),
         })
     });
-    reg(m, "mustFromJson", &[P::Str], None, |_, a| crate::json::from_json(s(&a[0])));
+    reg(m, "mustFromJson", &[P::Str], None, |_, a| {
+        crate::json::from_json(s(&a[0]))
+    });
     reg(m, "fromJsonArray", &[P::Str], None, |_, a| {
-        Ok(match crate::json::from_json(s(&a[0])) {
-            Ok(Value::List(l)) => Value::List(l),
+        Ok(match crate::json::from_json(s(&a[0])).as_ref() {
+            Ok(Value::List(l)) => Value::List(l.clone()),
             Ok(Value::Nil) => Value::list(Vec::new()),
-            Ok(other) => Value::list(vec![Value::from(format!("json: cannot unmarshal {} into Go value of type []interface {{}}", json_kind(&other)))]),
-            Err(e) => Value::list(vec![Value::from(e)]),
+            Ok(other) => Value::list(vec![Value::from(format!(
+                "json: cannot unmarshal {} into Go value of type []interface {{}}",
+                json_kind(other)
+            ))]),
+            Err(e) => Value::list(vec![Value::from(e.as_str())]),
         })
     });
-    reg(m, "toToml", &[P::Any], None, |_, a| Ok(crate::toml::to_toml(&a[0]).unwrap_or_else(|e| e).into()));
-    reg(m, "mustToToml", &[P::Any], None, |_, a| crate::toml::to_toml(&a[0]).map(Value::from));
-    reg(m, "fromToml", &[P::Str], None, |_, a| Ok(crate::toml::from_toml(s(&a[0])).unwrap_or_else(|e| error_map(e))));
-    reg(m, "lookup", &[P::Str, P::Str, P::Str, P::Str], None, |_, _| Ok(Value::map(Map::new())));
+    reg(m, "toToml", &[P::Any], None, |_, a| {
+        Ok(crate::toml::to_toml(&a[0]).unwrap_or_else(|e| e).into())
+    });
+    reg(m, "mustToToml", &[P::Any], None, |_, a| {
+        crate::toml::to_toml(&a[0]).map(Value::from)
+    });
+    reg(m, "fromToml", &[P::Str], None, |_, a| {
+        Ok(crate::toml::from_toml(s(&a[0])).unwrap_or_else(|e| error_map(e)))
+    });
+    reg(
+        m,
+        "lookup",
+        &[P::Str, P::Str, P::Str, P::Str],
+        None,
+        |_, _| Ok(Value::map(Map::new())),
+    );
     reg(m, "getHostByName", &[P::Str], None, |_, _| Ok("".into()));
 }
 
@@ -96,7 +139,9 @@ fn include(x: &mut Exec, a: Vec<Value>) -> Result<Value, String> {
     let name = s(&a[0]).to_string();
     let n = x.counters.entry(name.clone()).or_insert(0);
     if *n > RECURSION_MAX {
-        return Err(format!("rendering template has a nested reference name: {name}: unable to execute template"));
+        return Err(format!(
+            "rendering template has a nested reference name: {name}: unable to execute template"
+        ));
     }
     *n += 1;
     let r = x.execute_template(&name, a[1].clone());
@@ -111,14 +156,29 @@ fn tpl(x: &mut Exec, a: Vec<Value>) -> Result<Value, String> {
     let vals = &a[1];
     let template = vals.get("Template");
     let path = |k: &str| template.as_ref().and_then(|t| t.get(k));
-    let Some(Value::String(_base)) = path("BasePath") else {
-        return Err(format!("cannot retrieve Template.Basepath from values inside tpl function: {text}: no value found for key \"Template.BasePath\""));
+    let Some(Value::String(_)) = path("BasePath").as_ref() else {
+        return Err(format!(
+            "cannot retrieve Template.Basepath from values inside tpl function: {text}: no value found for key \"Template.BasePath\""
+        ));
     };
-    let Some(Value::String(name)) = path("Name") else {
-        return Err(format!("cannot retrieve Template.Name from values inside tpl function: {text}: no value found for key \"Template.Name\""));
+    let name = match path("Name").as_ref() {
+        Some(Value::String(n)) => n.clone(),
+        _ => {
+            return Err(format!(
+                "cannot retrieve Template.Name from values inside tpl function: {text}: no value found for key \"Template.Name\""
+            ));
+        }
     };
-    let wrap = |e: String| format!("error during tpl function execution for {}: {e}", crate::gofmt::quote(&text));
-    let set = x.set.with_overlay(&name, &text).map_err(|e| wrap(crate::helm_parse_error(&name, &e.to_string())))?;
+    let wrap = |e: String| {
+        format!(
+            "error during tpl function execution for {}: {e}",
+            crate::gofmt::quote(&text)
+        )
+    };
+    let set = x
+        .set
+        .with_overlay(&name, &text)
+        .map_err(|e| wrap(crate::helm_parse_error(&name, &e.to_string())))?;
     let saved = std::mem::replace(&mut x.set, std::rc::Rc::new(set));
     let saved_counters = std::mem::take(&mut x.counters);
     let r = x.execute_template(&name, vals.clone());

@@ -12,8 +12,21 @@ use crate::exec::{Func, FuncImpl, FuncMap, P};
 use crate::value::Value;
 
 /// Registers `f` under `name` with fixed parameters and an optional variadic tail.
-pub(crate) fn reg(m: &mut FuncMap, name: &'static str, params: &'static [P], variadic: Option<P>, f: FuncImpl) {
-    m.insert(name, Func { params, variadic, f });
+pub(crate) fn reg(
+    m: &mut FuncMap,
+    name: &'static str,
+    params: &'static [P],
+    variadic: Option<P>,
+    f: FuncImpl,
+) {
+    m.insert(
+        name,
+        Func {
+            params,
+            variadic,
+            f,
+        },
+    );
 }
 
 /// Go's built-in template functions only.
@@ -119,7 +132,11 @@ pub fn to_float64(v: &Value) -> f64 {
         Value::Int(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => *b as i64 as f64,
-        Value::String(s) => s.parse::<f64>().ok().filter(|_| !s.starts_with(['+']) || true).unwrap_or(0.0),
+        Value::String(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|_| !s.starts_with(['+']) || true)
+            .unwrap_or(0.0),
         _ => 0.0,
     }
 }

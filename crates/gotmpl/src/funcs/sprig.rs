@@ -19,25 +19,64 @@ type Res = Result<Value, String>;
 pub fn register(m: &mut FuncMap) {
     // Strings.
     reg(m, "hello", &[], None, |_, _| Ok("Hello!".into()));
-    reg(m, "upper", &[P::Str], None, |_, a| Ok(s(&a[0]).to_uppercase().into()));
-    reg(m, "lower", &[P::Str], None, |_, a| Ok(s(&a[0]).to_lowercase().into()));
-    reg(m, "title", &[P::Str], None, |_, a| Ok(title(s(&a[0])).into()));
-    reg(m, "untitle", &[P::Str], None, |_, a| Ok(untitle(s(&a[0])).into()));
-    reg(m, "substr", &[P::Int, P::Int, P::Str], None, |_, a| substr(i(&a[0]), i(&a[1]), s(&a[2])));
-    reg(m, "repeat", &[P::Int, P::Str], None, repeat);
-    reg(m, "trim", &[P::Str], None, |_, a| Ok(s(&a[0]).trim_matches(is_go_space).into()));
-    reg(m, "trimAll", &[P::Str, P::Str], None, |_, a| Ok(trim_all(s(&a[1]), s(&a[0])).into()));
-    reg(m, "trimall", &[P::Str, P::Str], None, |_, a| Ok(trim_all(s(&a[1]), s(&a[0])).into()));
-    reg(m, "trimSuffix", &[P::Str, P::Str], None, |_, a| Ok(s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])).into()));
-    reg(m, "trimPrefix", &[P::Str, P::Str], None, |_, a| Ok(s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])).into()));
-    reg(m, "nospace", &[P::Str], None, |_, a| Ok(s(&a[0]).chars().filter(|c| !is_go_space(*c)).collect::<String>().into()));
-    reg(m, "initials", &[P::Str], None, |_, a| {
-        Ok(s(&a[0]).split(is_go_space).filter(|w| !w.is_empty()).filter_map(|w| w.chars().next()).collect::<String>().into())
+    reg(m, "upper", &[P::Str], None, |_, a| {
+        Ok(s(&a[0]).to_uppercase().into())
     });
-    reg(m, "randAlphaNum", &[P::Int], None, |x, a| rand_string(x, i(&a[0]), CHARS_ALNUM));
-    reg(m, "randAlpha", &[P::Int], None, |x, a| rand_string(x, i(&a[0]), CHARS_ALPHA));
-    reg(m, "randAscii", &[P::Int], None, |x, a| rand_string(x, i(&a[0]), CHARS_ASCII));
-    reg(m, "randNumeric", &[P::Int], None, |x, a| rand_string(x, i(&a[0]), "0123456789"));
+    reg(m, "lower", &[P::Str], None, |_, a| {
+        Ok(s(&a[0]).to_lowercase().into())
+    });
+    reg(m, "title", &[P::Str], None, |_, a| {
+        Ok(title(s(&a[0])).into())
+    });
+    reg(m, "untitle", &[P::Str], None, |_, a| {
+        Ok(untitle(s(&a[0])).into())
+    });
+    reg(m, "substr", &[P::Int, P::Int, P::Str], None, |_, a| {
+        substr(i(&a[0]), i(&a[1]), s(&a[2]))
+    });
+    reg(m, "repeat", &[P::Int, P::Str], None, repeat);
+    reg(m, "trim", &[P::Str], None, |_, a| {
+        Ok(s(&a[0]).trim_matches(is_go_space).into())
+    });
+    reg(m, "trimAll", &[P::Str, P::Str], None, |_, a| {
+        Ok(trim_all(s(&a[1]), s(&a[0])).into())
+    });
+    reg(m, "trimall", &[P::Str, P::Str], None, |_, a| {
+        Ok(trim_all(s(&a[1]), s(&a[0])).into())
+    });
+    reg(m, "trimSuffix", &[P::Str, P::Str], None, |_, a| {
+        Ok(s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])).into())
+    });
+    reg(m, "trimPrefix", &[P::Str, P::Str], None, |_, a| {
+        Ok(s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])).into())
+    });
+    reg(m, "nospace", &[P::Str], None, |_, a| {
+        Ok(s(&a[0])
+            .chars()
+            .filter(|c| !is_go_space(*c))
+            .collect::<String>()
+            .into())
+    });
+    reg(m, "initials", &[P::Str], None, |_, a| {
+        Ok(s(&a[0])
+            .split(is_go_space)
+            .filter(|w| !w.is_empty())
+            .filter_map(|w| w.chars().next())
+            .collect::<String>()
+            .into())
+    });
+    reg(m, "randAlphaNum", &[P::Int], None, |x, a| {
+        rand_string(x, i(&a[0]), CHARS_ALNUM)
+    });
+    reg(m, "randAlpha", &[P::Int], None, |x, a| {
+        rand_string(x, i(&a[0]), CHARS_ALPHA)
+    });
+    reg(m, "randAscii", &[P::Int], None, |x, a| {
+        rand_string(x, i(&a[0]), CHARS_ASCII)
+    });
+    reg(m, "randNumeric", &[P::Int], None, |x, a| {
+        rand_string(x, i(&a[0]), "0123456789")
+    });
     reg(m, "randBytes", &[P::Int], None, |x, a| {
         let n = i(&a[0]).max(0) as usize;
         let bytes: Vec<u8> = (0..n).map(|_| next_rand(x) as u8).collect();
@@ -53,7 +92,13 @@ pub fn register(m: &mut FuncMap) {
     reg(m, "swapcase", &[P::Str], None, |_, a| {
         Ok(s(&a[0])
             .chars()
-            .map(|c| if c.is_uppercase() { c.to_lowercase().collect::<String>() } else { c.to_uppercase().collect() })
+            .map(|c| {
+                if c.is_uppercase() {
+                    c.to_lowercase().collect::<String>()
+                } else {
+                    c.to_uppercase().collect()
+                }
+            })
             .collect::<String>()
             .into())
     });
@@ -65,57 +110,143 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(chars.into_iter().collect::<String>().into())
     });
-    reg(m, "snakecase", &[P::Str], None, |_, a| Ok(snake_case(s(&a[0]), '_').into()));
-    reg(m, "kebabcase", &[P::Str], None, |_, a| Ok(snake_case(s(&a[0]), '-').into()));
-    reg(m, "camelcase", &[P::Str], None, |_, a| Ok(camel_case(s(&a[0])).into()));
-    reg(m, "wrap", &[P::Int, P::Str], None, |_, a| Ok(wrap(s(&a[1]), i(&a[0]), "\n", false).into()));
-    reg(m, "wrapWith", &[P::Int, P::Str, P::Str], None, |_, a| Ok(wrap(s(&a[2]), i(&a[0]), s(&a[1]), true).into()));
-    reg(m, "contains", &[P::Str, P::Str], None, |_, a| Ok(Value::Bool(s(&a[1]).contains(s(&a[0])))));
-    reg(m, "hasPrefix", &[P::Str, P::Str], None, |_, a| Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0])))));
-    reg(m, "hasSuffix", &[P::Str, P::Str], None, |_, a| Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0])))));
+    reg(m, "snakecase", &[P::Str], None, |_, a| {
+        Ok(snake_case(s(&a[0]), '_').into())
+    });
+    reg(m, "kebabcase", &[P::Str], None, |_, a| {
+        Ok(snake_case(s(&a[0]), '-').into())
+    });
+    reg(m, "camelcase", &[P::Str], None, |_, a| {
+        Ok(camel_case(s(&a[0])).into())
+    });
+    reg(m, "wrap", &[P::Int, P::Str], None, |_, a| {
+        Ok(wrap(s(&a[1]), i(&a[0]), "\n", false).into())
+    });
+    reg(m, "wrapWith", &[P::Int, P::Str, P::Str], None, |_, a| {
+        Ok(wrap(s(&a[2]), i(&a[0]), s(&a[1]), true).into())
+    });
+    reg(m, "contains", &[P::Str, P::Str], None, |_, a| {
+        Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
+    });
+    reg(m, "hasPrefix", &[P::Str, P::Str], None, |_, a| {
+        Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0]))))
+    });
+    reg(m, "hasSuffix", &[P::Str, P::Str], None, |_, a| {
+        Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0]))))
+    });
     reg(m, "quote", &[], Some(P::Any), |_, a| {
-        Ok(a.iter().filter(|v| !v.is_nil()).map(|v| gofmt::quote(&strval(v))).collect::<Vec<_>>().join(" ").into())
+        Ok(a.iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| gofmt::quote(&strval(v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into())
     });
     reg(m, "squote", &[], Some(P::Any), |_, a| {
-        Ok(a.iter().filter(|v| !v.is_nil()).map(|v| format!("'{}'", strval(v))).collect::<Vec<_>>().join(" ").into())
+        Ok(a.iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| format!("'{}'", strval(v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into())
     });
     reg(m, "cat", &[], Some(P::Any), |_, a| {
-        Ok(a.iter().filter(|v| !v.is_nil()).map(gofmt::sprint_value).collect::<Vec<_>>().join(" ").into())
+        Ok(a.iter()
+            .filter(|v| !v.is_nil())
+            .map(gofmt::sprint_value)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into())
     });
-    reg(m, "indent", &[P::Int, P::Str], None, |x, a| indent(x, i(&a[0]), s(&a[1]), false));
-    reg(m, "nindent", &[P::Int, P::Str], None, |x, a| indent(x, i(&a[0]), s(&a[1]), true));
+    reg(m, "indent", &[P::Int, P::Str], None, |x, a| {
+        indent(x, i(&a[0]), s(&a[1]), false)
+    });
+    reg(m, "nindent", &[P::Int, P::Str], None, |x, a| {
+        indent(x, i(&a[0]), s(&a[1]), true)
+    });
     reg(m, "replace", &[P::Str, P::Str, P::Str], None, |x, a| {
         let out = s(&a[2]).replace(s(&a[0]), s(&a[1]));
         check_len(x, out.len())?;
         Ok(out.into())
     });
-    reg(m, "plural", &[P::Str, P::Str, P::Int], None, |_, a| Ok(if i(&a[2]) == 1 { a[0].clone() } else { a[1].clone() }));
-    reg(m, "sha1sum", &[P::Str], None, |_, a| Ok(hex(&crate::hash::sha1(s(&a[0]).as_bytes())).into()));
-    reg(m, "sha256sum", &[P::Str], None, |_, a| Ok(hex(&crate::hash::sha256(s(&a[0]).as_bytes())).into()));
-    reg(m, "sha512sum", &[P::Str], None, |_, a| Ok(hex(&crate::hash::sha512(s(&a[0]).as_bytes())).into()));
-    reg(m, "adler32sum", &[P::Str], None, |_, a| Ok(adler32(s(&a[0]).as_bytes()).to_string().into()));
-    reg(m, "toString", &[P::Any], None, |_, a| Ok(strval(&a[0]).into()));
-    reg(m, "atoi", &[P::Str], None, |_, a| Ok(Value::Int(s(&a[0]).parse::<i64>().unwrap_or(0))));
-    reg(m, "int64", &[P::Any], None, |_, a| Ok(Value::Int(to_int64(&a[0]))));
-    reg(m, "int", &[P::Any], None, |_, a| Ok(Value::Int(to_int64(&a[0]))));
-    reg(m, "float64", &[P::Any], None, |_, a| Ok(Value::Float(to_float64(&a[0]))));
-    reg(m, "toDecimal", &[P::Any], None, |_, a| Ok(Value::Int(i64::from_str_radix(&strval(&a[0]), 8).unwrap_or(0))));
+    reg(m, "plural", &[P::Str, P::Str, P::Int], None, |_, a| {
+        Ok(if i(&a[2]) == 1 {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
+    });
+    reg(m, "sha1sum", &[P::Str], None, |_, a| {
+        Ok(hex(&crate::hash::sha1(s(&a[0]).as_bytes())).into())
+    });
+    reg(m, "sha256sum", &[P::Str], None, |_, a| {
+        Ok(hex(&crate::hash::sha256(s(&a[0]).as_bytes())).into())
+    });
+    reg(m, "sha512sum", &[P::Str], None, |_, a| {
+        Ok(hex(&crate::hash::sha512(s(&a[0]).as_bytes())).into())
+    });
+    reg(m, "adler32sum", &[P::Str], None, |_, a| {
+        Ok(adler32(s(&a[0]).as_bytes()).to_string().into())
+    });
+    reg(m, "toString", &[P::Any], None, |_, a| {
+        Ok(strval(&a[0]).into())
+    });
+    reg(m, "atoi", &[P::Str], None, |_, a| {
+        Ok(Value::Int(s(&a[0]).parse::<i64>().unwrap_or(0)))
+    });
+    reg(m, "int64", &[P::Any], None, |_, a| {
+        Ok(Value::Int(to_int64(&a[0])))
+    });
+    reg(m, "int", &[P::Any], None, |_, a| {
+        Ok(Value::Int(to_int64(&a[0])))
+    });
+    reg(m, "float64", &[P::Any], None, |_, a| {
+        Ok(Value::Float(to_float64(&a[0])))
+    });
+    reg(m, "toDecimal", &[P::Any], None, |_, a| {
+        Ok(Value::Int(
+            i64::from_str_radix(&strval(&a[0]), 8).unwrap_or(0),
+        ))
+    });
     reg(m, "seq", &[], Some(P::Int), seq);
     reg(m, "split", &[P::Str, P::Str], None, |_, a| {
-        let parts: Map = s(&a[1]).split(s(&a[0])).enumerate().map(|(n, p)| (format!("_{n}"), Value::from(p))).collect();
+        let parts: Map = s(&a[1])
+            .split(s(&a[0]))
+            .enumerate()
+            .map(|(n, p)| (format!("_{n}"), Value::from(p)))
+            .collect();
         Ok(Value::map(parts))
     });
     reg(m, "splitList", &[P::Str, P::Str], None, |_, a| {
-        Ok(Value::list(go_split(s(&a[1]), s(&a[0]), -1).into_iter().map(Value::from).collect()))
+        Ok(Value::list(
+            go_split(s(&a[1]), s(&a[0]), -1)
+                .into_iter()
+                .map(Value::from)
+                .collect(),
+        ))
     });
     reg(m, "splitn", &[P::Str, P::Int, P::Str], None, |_, a| {
-        let parts: Map = go_split(s(&a[2]), s(&a[0]), i(&a[1])).into_iter().enumerate().map(|(n, p)| (format!("_{n}"), Value::from(p))).collect();
+        let parts: Map = go_split(s(&a[2]), s(&a[0]), i(&a[1]))
+            .into_iter()
+            .enumerate()
+            .map(|(n, p)| (format!("_{n}"), Value::from(p)))
+            .collect();
         Ok(Value::map(parts))
     });
-    reg(m, "toStrings", &[P::Any], None, |_, a| Ok(Value::list(strslice(&a[0]).into_iter().map(Value::from).collect())));
-    reg(m, "until", &[P::Int], None, |x, a| until_step(x, 0, i(&a[0]), if i(&a[0]) < 0 { -1 } else { 1 }));
-    reg(m, "untilStep", &[P::Int, P::Int, P::Int], None, |x, a| until_step(x, i(&a[0]), i(&a[1]), i(&a[2])));
-    reg(m, "join", &[P::Str, P::Any], None, |_, a| Ok(strslice(&a[1]).join(s(&a[0])).into()));
+    reg(m, "toStrings", &[P::Any], None, |_, a| {
+        Ok(Value::list(
+            strslice(&a[0]).into_iter().map(Value::from).collect(),
+        ))
+    });
+    reg(m, "until", &[P::Int], None, |x, a| {
+        until_step(x, 0, i(&a[0]), if i(&a[0]) < 0 { -1 } else { 1 })
+    });
+    reg(m, "untilStep", &[P::Int, P::Int, P::Int], None, |x, a| {
+        until_step(x, i(&a[0]), i(&a[1]), i(&a[2]))
+    });
+    reg(m, "join", &[P::Str, P::Any], None, |_, a| {
+        Ok(strslice(&a[1]).join(s(&a[0])).into())
+    });
     reg(m, "sortAlpha", &[P::Any], None, |_, a| {
         let mut v = match &a[0] {
             Value::List(_) => strslice(&a[0]),
@@ -124,8 +255,12 @@ pub fn register(m: &mut FuncMap) {
         v.sort();
         Ok(Value::list(v.into_iter().map(Value::from).collect()))
     });
-    reg(m, "abbrev", &[P::Int, P::Str], None, |_, a| Ok(abbrev(s(&a[1]), 0, i(&a[0])).into()));
-    reg(m, "abbrevboth", &[P::Int, P::Int, P::Str], None, |_, a| Ok(abbrev(s(&a[2]), i(&a[0]), i(&a[1])).into()));
+    reg(m, "abbrev", &[P::Int, P::Str], None, |_, a| {
+        Ok(abbrev(s(&a[1]), 0, i(&a[0])).into())
+    });
+    reg(m, "abbrevboth", &[P::Int, P::Int, P::Str], None, |_, a| {
+        Ok(abbrev(s(&a[2]), i(&a[0]), i(&a[1])).into())
+    });
     reg(m, "trunc", &[P::Int, P::Str], None, |_, a| {
         let (c, st) = (i(&a[0]), s(&a[1]));
         let b = st.as_bytes();
@@ -146,18 +281,48 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(a[1].clone())
     });
-    reg(m, "empty", &[P::Any], None, |_, a| Ok(Value::Bool(!a[0].truth())));
-    reg(m, "coalesce", &[], Some(P::Any), |_, a| Ok(a.iter().find(|v| v.truth()).cloned().unwrap_or_default()));
-    reg(m, "all", &[], Some(P::Any), |_, a| Ok(Value::Bool(a.iter().all(Value::truth))));
-    reg(m, "any", &[], Some(P::Any), |_, a| Ok(Value::Bool(a.iter().any(Value::truth))));
-    reg(m, "ternary", &[P::Any, P::Any, P::Bool], None, |_, a| Ok(if a[2].truth() { a[0].clone() } else { a[1].clone() }));
+    reg(m, "empty", &[P::Any], None, |_, a| {
+        Ok(Value::Bool(!a[0].truth()))
+    });
+    reg(m, "coalesce", &[], Some(P::Any), |_, a| {
+        Ok(a.iter().find(|v| v.truth()).cloned().unwrap_or_default())
+    });
+    reg(m, "all", &[], Some(P::Any), |_, a| {
+        Ok(Value::Bool(a.iter().all(Value::truth)))
+    });
+    reg(m, "any", &[], Some(P::Any), |_, a| {
+        Ok(Value::Bool(a.iter().any(Value::truth)))
+    });
+    reg(m, "ternary", &[P::Any, P::Any, P::Bool], None, |_, a| {
+        Ok(if a[2].truth() {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
+    });
     reg(m, "fail", &[P::Str], None, |_, a| Err(s(&a[0]).to_string()));
-    reg(m, "toJson", &[P::Any], None, |_, a| Ok(crate::json::to_json(&a[0], false).unwrap_or_default().into()));
-    reg(m, "mustToJson", &[P::Any], None, |_, a| crate::json::to_json(&a[0], false).map(Value::from));
-    reg(m, "toPrettyJson", &[P::Any], None, |_, a| Ok(crate::json::to_pretty_json(&a[0], true).unwrap_or_default().into()));
-    reg(m, "mustToPrettyJson", &[P::Any], None, |_, a| crate::json::to_pretty_json(&a[0], true).map(Value::from));
-    reg(m, "toRawJson", &[P::Any], None, |_, a| Ok(crate::json::to_json(&a[0], true).unwrap_or_default().into()));
-    reg(m, "mustToRawJson", &[P::Any], None, |_, a| crate::json::to_json(&a[0], true).map(Value::from));
+    reg(m, "toJson", &[P::Any], None, |_, a| {
+        Ok(crate::json::to_json(&a[0], false)
+            .unwrap_or_default()
+            .into())
+    });
+    reg(m, "mustToJson", &[P::Any], None, |_, a| {
+        crate::json::to_json(&a[0], false).map(Value::from)
+    });
+    reg(m, "toPrettyJson", &[P::Any], None, |_, a| {
+        Ok(crate::json::to_pretty_json(&a[0], true)
+            .unwrap_or_default()
+            .into())
+    });
+    reg(m, "mustToPrettyJson", &[P::Any], None, |_, a| {
+        crate::json::to_pretty_json(&a[0], true).map(Value::from)
+    });
+    reg(m, "toRawJson", &[P::Any], None, |_, a| {
+        Ok(crate::json::to_json(&a[0], true).unwrap_or_default().into())
+    });
+    reg(m, "mustToRawJson", &[P::Any], None, |_, a| {
+        crate::json::to_json(&a[0], true).map(Value::from)
+    });
     reg(m, "deepCopy", &[P::Any], None, |_, a| Ok(a[0].deep_copy()));
     reg(m, "mustDeepCopy", &[P::Any], None, |_, a| {
         if a[0].is_nil() {
@@ -167,20 +332,38 @@ pub fn register(m: &mut FuncMap) {
     });
 
     // Reflection.
-    reg(m, "typeOf", &[P::Any], None, |_, a| Ok(go_type(&a[0]).into()));
-    reg(m, "typeIs", &[P::Str, P::Any], None, |_, a| Ok(Value::Bool(go_type(&a[1]) == s(&a[0]))));
+    reg(m, "typeOf", &[P::Any], None, |_, a| {
+        Ok(go_type(&a[0]).into())
+    });
+    reg(m, "typeIs", &[P::Str, P::Any], None, |_, a| {
+        Ok(Value::Bool(go_type(&a[1]) == s(&a[0])))
+    });
     reg(m, "typeIsLike", &[P::Str, P::Any], None, |_, a| {
         let t = go_type(&a[1]);
         Ok(Value::Bool(t == s(&a[0]) || format!("*{t}") == s(&a[0])))
     });
-    reg(m, "kindOf", &[P::Any], None, |_, a| Ok(a[0].kind_name().into()));
-    reg(m, "kindIs", &[P::Str, P::Any], None, |_, a| Ok(Value::Bool(a[1].kind_name() == s(&a[0]))));
-    reg(m, "deepEqual", &[P::Any, P::Any], None, |_, a| Ok(Value::Bool(a[0].deep_eq(&a[1]))));
+    reg(m, "kindOf", &[P::Any], None, |_, a| {
+        Ok(a[0].kind_name().into())
+    });
+    reg(m, "kindIs", &[P::Str, P::Any], None, |_, a| {
+        Ok(Value::Bool(a[1].kind_name() == s(&a[0])))
+    });
+    reg(m, "deepEqual", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Bool(a[0].deep_eq(&a[1])))
+    });
 
     // Math.
-    reg(m, "add1", &[P::Any], None, |_, a| Ok(Value::Int(to_int64(&a[0]).wrapping_add(1))));
-    reg(m, "add", &[], Some(P::Any), |_, a| Ok(Value::Int(a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v))))));
-    reg(m, "sub", &[P::Any, P::Any], None, |_, a| Ok(Value::Int(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))));
+    reg(m, "add1", &[P::Any], None, |_, a| {
+        Ok(Value::Int(to_int64(&a[0]).wrapping_add(1)))
+    });
+    reg(m, "add", &[], Some(P::Any), |_, a| {
+        Ok(Value::Int(
+            a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v))),
+        ))
+    });
+    reg(m, "sub", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Int(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
+    });
     reg(m, "div", &[P::Any, P::Any], None, |_, a| {
         let d = to_int64(&a[1]);
         if d == 0 {
@@ -195,19 +378,55 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(Value::Int(to_int64(&a[0]).wrapping_rem(d)))
     });
-    reg(m, "mul", &[P::Any], Some(P::Any), |_, a| Ok(Value::Int(a.iter().fold(1i64, |s, v| s.wrapping_mul(to_int64(v))))));
-    reg(m, "max", &[P::Any], Some(P::Any), |_, a| Ok(Value::Int(a.iter().map(to_int64).max().unwrap_or(0))));
-    reg(m, "biggest", &[P::Any], Some(P::Any), |_, a| Ok(Value::Int(a.iter().map(to_int64).max().unwrap_or(0))));
-    reg(m, "min", &[P::Any], Some(P::Any), |_, a| Ok(Value::Int(a.iter().map(to_int64).min().unwrap_or(0))));
-    reg(m, "maxf", &[P::Any], Some(P::Any), |_, a| Ok(Value::Float(a.iter().map(to_float64).fold(f64::NEG_INFINITY, f64::max))));
-    reg(m, "minf", &[P::Any], Some(P::Any), |_, a| Ok(Value::Float(a.iter().map(to_float64).fold(f64::INFINITY, f64::min))));
-    reg(m, "add1f", &[P::Any], None, |_, a| Ok(Value::Float(decimal_op(to_float64(&a[0]), 1.0, '+'))));
-    reg(m, "addf", &[], Some(P::Any), |_, a| Ok(Value::Float(a.iter().map(to_float64).fold(0.0, |s, v| decimal_op(s, v, '+')))));
+    reg(m, "mul", &[P::Any], Some(P::Any), |_, a| {
+        Ok(Value::Int(
+            a.iter().fold(1i64, |s, v| s.wrapping_mul(to_int64(v))),
+        ))
+    });
+    reg(m, "max", &[P::Any], Some(P::Any), |_, a| {
+        Ok(Value::Int(a.iter().map(to_int64).max().unwrap_or(0)))
+    });
+    reg(m, "biggest", &[P::Any], Some(P::Any), |_, a| {
+        Ok(Value::Int(a.iter().map(to_int64).max().unwrap_or(0)))
+    });
+    reg(m, "min", &[P::Any], Some(P::Any), |_, a| {
+        Ok(Value::Int(a.iter().map(to_int64).min().unwrap_or(0)))
+    });
+    reg(m, "maxf", &[P::Any], Some(P::Any), |_, a| {
+        Ok(Value::Float(
+            a.iter().map(to_float64).fold(f64::NEG_INFINITY, f64::max),
+        ))
+    });
+    reg(m, "minf", &[P::Any], Some(P::Any), |_, a| {
+        Ok(Value::Float(
+            a.iter().map(to_float64).fold(f64::INFINITY, f64::min),
+        ))
+    });
+    reg(m, "add1f", &[P::Any], None, |_, a| {
+        Ok(Value::Float(decimal_op(to_float64(&a[0]), 1.0, '+')))
+    });
+    reg(m, "addf", &[], Some(P::Any), |_, a| {
+        Ok(Value::Float(
+            a.iter()
+                .map(to_float64)
+                .fold(0.0, |s, v| decimal_op(s, v, '+')),
+        ))
+    });
     reg(m, "subf", &[P::Any], Some(P::Any), |_, a| {
-        Ok(Value::Float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), |s, v| decimal_op(s, v, '-'))))
+        Ok(Value::Float(
+            a[1..]
+                .iter()
+                .map(to_float64)
+                .fold(to_float64(&a[0]), |s, v| decimal_op(s, v, '-')),
+        ))
     });
     reg(m, "mulf", &[P::Any], Some(P::Any), |_, a| {
-        Ok(Value::Float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), |s, v| decimal_op(s, v, '*'))))
+        Ok(Value::Float(
+            a[1..]
+                .iter()
+                .map(to_float64)
+                .fold(to_float64(&a[0]), |s, v| decimal_op(s, v, '*')),
+        ))
     });
     reg(m, "divf", &[P::Any], Some(P::Any), |_, a| {
         let mut acc = to_float64(&a[0]);
@@ -220,8 +439,12 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(Value::Float(acc))
     });
-    reg(m, "floor", &[P::Any], None, |_, a| Ok(Value::Float(to_float64(&a[0]).floor())));
-    reg(m, "ceil", &[P::Any], None, |_, a| Ok(Value::Float(to_float64(&a[0]).ceil())));
+    reg(m, "floor", &[P::Any], None, |_, a| {
+        Ok(Value::Float(to_float64(&a[0]).floor()))
+    });
+    reg(m, "ceil", &[P::Any], None, |_, a| {
+        Ok(Value::Float(to_float64(&a[0]).ceil()))
+    });
     reg(m, "round", &[P::Any, P::Int], Some(P::Any), |_, a| {
         let x = to_float64(&a[0]);
         let p = i(&a[1]);
@@ -229,7 +452,11 @@ pub fn register(m: &mut FuncMap) {
         let pow = 10f64.powi(p as i32);
         let digit = pow * x;
         let (int, frac) = (digit.trunc(), digit.fract());
-        let r = if frac.abs() >= half { int + frac.signum() } else { int };
+        let r = if frac.abs() >= half {
+            int + frac.signum()
+        } else {
+            int
+        };
         Ok(Value::Float(r / pow))
     });
 
@@ -237,21 +464,69 @@ pub fn register(m: &mut FuncMap) {
     reg(m, "list", &[], Some(P::Any), |_, a| Ok(Value::list(a)));
     reg(m, "tuple", &[], Some(P::Any), |_, a| Ok(Value::list(a)));
     for (name, must) in [("first", false), ("mustFirst", true)] {
-        let f: crate::exec::FuncImpl = if must { |_, a| list_op(&a[0], "first", true, |l| Ok(l.first().cloned().unwrap_or_default())) } else { |_, a| list_op(&a[0], "first", false, |l| Ok(l.first().cloned().unwrap_or_default())) };
+        let f: crate::exec::FuncImpl = if must {
+            |_, a| {
+                list_op(&a[0], "first", true, |l| {
+                    Ok(l.first().cloned().unwrap_or_default())
+                })
+            }
+        } else {
+            |_, a| {
+                list_op(&a[0], "first", false, |l| {
+                    Ok(l.first().cloned().unwrap_or_default())
+                })
+            }
+        };
         reg(m, name, &[P::Any], None, f);
     }
-    reg(m, "last", &[P::Any], None, |_, a| list_op(&a[0], "last", false, |l| Ok(l.last().cloned().unwrap_or_default())));
-    reg(m, "mustLast", &[P::Any], None, |_, a| list_op(&a[0], "last", true, |l| Ok(l.last().cloned().unwrap_or_default())));
-    reg(m, "rest", &[P::Any], None, |_, a| list_op(&a[0], "rest", false, |l| Ok(Value::list(l.get(1..).unwrap_or_default().to_vec()))));
-    reg(m, "mustRest", &[P::Any], None, |_, a| list_op(&a[0], "rest", true, |l| Ok(Value::list(l.get(1..).unwrap_or_default().to_vec()))));
-    reg(m, "initial", &[P::Any], None, |_, a| list_op(&a[0], "initial", false, |l| Ok(Value::list(l[..l.len().saturating_sub(1)].to_vec()))));
-    reg(m, "mustInitial", &[P::Any], None, |_, a| list_op(&a[0], "initial", true, |l| Ok(Value::list(l[..l.len().saturating_sub(1)].to_vec()))));
-    reg(m, "append", &[P::Any, P::Any], None, |_, a| push(&a[0], &a[1], false, "append"));
-    reg(m, "push", &[P::Any, P::Any], None, |_, a| push(&a[0], &a[1], false, "push"));
-    reg(m, "mustAppend", &[P::Any, P::Any], None, |_, a| push(&a[0], &a[1], true, "append"));
-    reg(m, "mustPush", &[P::Any, P::Any], None, |_, a| push(&a[0], &a[1], true, "push"));
-    reg(m, "prepend", &[P::Any, P::Any], None, |_, a| prepend(&a[0], &a[1], false));
-    reg(m, "mustPrepend", &[P::Any, P::Any], None, |_, a| prepend(&a[0], &a[1], true));
+    reg(m, "last", &[P::Any], None, |_, a| {
+        list_op(&a[0], "last", false, |l| {
+            Ok(l.last().cloned().unwrap_or_default())
+        })
+    });
+    reg(m, "mustLast", &[P::Any], None, |_, a| {
+        list_op(&a[0], "last", true, |l| {
+            Ok(l.last().cloned().unwrap_or_default())
+        })
+    });
+    reg(m, "rest", &[P::Any], None, |_, a| {
+        list_op(&a[0], "rest", false, |l| {
+            Ok(Value::list(l.get(1..).unwrap_or_default().to_vec()))
+        })
+    });
+    reg(m, "mustRest", &[P::Any], None, |_, a| {
+        list_op(&a[0], "rest", true, |l| {
+            Ok(Value::list(l.get(1..).unwrap_or_default().to_vec()))
+        })
+    });
+    reg(m, "initial", &[P::Any], None, |_, a| {
+        list_op(&a[0], "initial", false, |l| {
+            Ok(Value::list(l[..l.len().saturating_sub(1)].to_vec()))
+        })
+    });
+    reg(m, "mustInitial", &[P::Any], None, |_, a| {
+        list_op(&a[0], "initial", true, |l| {
+            Ok(Value::list(l[..l.len().saturating_sub(1)].to_vec()))
+        })
+    });
+    reg(m, "append", &[P::Any, P::Any], None, |_, a| {
+        push(&a[0], &a[1], false, "append")
+    });
+    reg(m, "push", &[P::Any, P::Any], None, |_, a| {
+        push(&a[0], &a[1], false, "push")
+    });
+    reg(m, "mustAppend", &[P::Any, P::Any], None, |_, a| {
+        push(&a[0], &a[1], true, "append")
+    });
+    reg(m, "mustPush", &[P::Any, P::Any], None, |_, a| {
+        push(&a[0], &a[1], true, "push")
+    });
+    reg(m, "prepend", &[P::Any, P::Any], None, |_, a| {
+        prepend(&a[0], &a[1], false)
+    });
+    reg(m, "mustPrepend", &[P::Any, P::Any], None, |_, a| {
+        prepend(&a[0], &a[1], true)
+    });
     reg(m, "concat", &[], Some(P::Any), |_, a| {
         let mut out = Vec::new();
         for l in &a {
@@ -262,20 +537,58 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(Value::list(out))
     });
-    reg(m, "reverse", &[P::Any], None, |_, a| list_op(&a[0], "reverse", false, |l| Ok(Value::list(l.iter().rev().cloned().collect()))));
-    reg(m, "mustReverse", &[P::Any], None, |_, a| list_op(&a[0], "reverse", true, |l| Ok(Value::list(l.iter().rev().cloned().collect()))));
-    reg(m, "uniq", &[P::Any], None, |_, a| list_op(&a[0], "uniq", false, |l| Ok(Value::list(uniq(l)))));
-    reg(m, "mustUniq", &[P::Any], None, |_, a| list_op(&a[0], "uniq", true, |l| Ok(Value::list(uniq(l)))));
-    reg(m, "without", &[P::Any], Some(P::Any), |_, a| without(&a, false));
-    reg(m, "mustWithout", &[P::Any], Some(P::Any), |_, a| without(&a, true));
-    reg(m, "has", &[P::Any, P::Any], None, |_, a| has(&a[0], &a[1], false));
-    reg(m, "mustHas", &[P::Any, P::Any], None, |_, a| has(&a[0], &a[1], true));
-    reg(m, "compact", &[P::Any], None, |_, a| list_op(&a[0], "compact", false, |l| Ok(Value::list(l.iter().filter(|v| v.truth()).cloned().collect()))));
-    reg(m, "mustCompact", &[P::Any], None, |_, a| list_op(&a[0], "compact", true, |l| Ok(Value::list(l.iter().filter(|v| v.truth()).cloned().collect()))));
+    reg(m, "reverse", &[P::Any], None, |_, a| {
+        list_op(&a[0], "reverse", false, |l| {
+            Ok(Value::list(l.iter().rev().cloned().collect()))
+        })
+    });
+    reg(m, "mustReverse", &[P::Any], None, |_, a| {
+        list_op(&a[0], "reverse", true, |l| {
+            Ok(Value::list(l.iter().rev().cloned().collect()))
+        })
+    });
+    reg(m, "uniq", &[P::Any], None, |_, a| {
+        list_op(&a[0], "uniq", false, |l| Ok(Value::list(uniq(l))))
+    });
+    reg(m, "mustUniq", &[P::Any], None, |_, a| {
+        list_op(&a[0], "uniq", true, |l| Ok(Value::list(uniq(l))))
+    });
+    reg(m, "without", &[P::Any], Some(P::Any), |_, a| {
+        without(&a, false)
+    });
+    reg(m, "mustWithout", &[P::Any], Some(P::Any), |_, a| {
+        without(&a, true)
+    });
+    reg(m, "has", &[P::Any, P::Any], None, |_, a| {
+        has(&a[0], &a[1], false)
+    });
+    reg(m, "mustHas", &[P::Any, P::Any], None, |_, a| {
+        has(&a[0], &a[1], true)
+    });
+    reg(m, "compact", &[P::Any], None, |_, a| {
+        list_op(&a[0], "compact", false, |l| {
+            Ok(Value::list(
+                l.iter().filter(|v| v.truth()).cloned().collect(),
+            ))
+        })
+    });
+    reg(m, "mustCompact", &[P::Any], None, |_, a| {
+        list_op(&a[0], "compact", true, |l| {
+            Ok(Value::list(
+                l.iter().filter(|v| v.truth()).cloned().collect(),
+            ))
+        })
+    });
     reg(m, "slice", &[P::Any], Some(P::Any), |_, a| slice(&a, false));
-    reg(m, "mustSlice", &[P::Any], Some(P::Any), |_, a| slice(&a, true));
-    reg(m, "chunk", &[P::Int, P::Any], None, |_, a| chunk(i(&a[0]), &a[1], false));
-    reg(m, "mustChunk", &[P::Int, P::Any], None, |_, a| chunk(i(&a[0]), &a[1], true));
+    reg(m, "mustSlice", &[P::Any], Some(P::Any), |_, a| {
+        slice(&a, true)
+    });
+    reg(m, "chunk", &[P::Int, P::Any], None, |_, a| {
+        chunk(i(&a[0]), &a[1], false)
+    });
+    reg(m, "mustChunk", &[P::Int, P::Any], None, |_, a| {
+        chunk(i(&a[0]), &a[1], true)
+    });
 
     // Dicts.
     reg(m, "dict", &[], Some(P::Any), |_, a| {
@@ -286,7 +599,9 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(Value::map(d))
     });
-    reg(m, "get", &[P::Map, P::Str], None, |_, a| Ok(a[0].get(s(&a[1])).unwrap_or_else(|| Value::from(""))));
+    reg(m, "get", &[P::Map, P::Str], None, |_, a| {
+        Ok(a[0].get(s(&a[1])).unwrap_or_else(|| Value::from("")))
+    });
     reg(m, "set", &[P::Map, P::Str, P::Any], None, |_, a| {
         if let Value::Map(d) = &a[0] {
             d.borrow_mut().insert(s(&a[1]).to_string(), a[2].clone());
@@ -299,9 +614,16 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(a[0].clone())
     });
-    reg(m, "hasKey", &[P::Map, P::Str], None, |_, a| Ok(Value::Bool(a[0].as_map().is_some_and(|d| d.borrow().contains_key(s(&a[1]))))));
+    reg(m, "hasKey", &[P::Map, P::Str], None, |_, a| {
+        Ok(Value::Bool(
+            a[0].as_map()
+                .is_some_and(|d| d.borrow().contains_key(s(&a[1]))),
+        ))
+    });
     reg(m, "pluck", &[P::Str], Some(P::Map), |_, a| {
-        Ok(Value::list(a[1..].iter().filter_map(|d| d.get(s(&a[0]))).collect()))
+        Ok(Value::list(
+            a[1..].iter().filter_map(|d| d.get(s(&a[0]))).collect(),
+        ))
     });
     reg(m, "keys", &[], Some(P::Map), |_, a| {
         let mut out = Vec::new();
@@ -312,13 +634,30 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(Value::list(out))
     });
-    reg(m, "values", &[P::Map], None, |_, a| Ok(Value::list(a[0].as_map().map(|d| d.borrow().values().cloned().collect()).unwrap_or_default())));
+    reg(m, "values", &[P::Map], None, |_, a| {
+        Ok(Value::list(
+            a[0].as_map()
+                .map(|d| d.borrow().values().cloned().collect())
+                .unwrap_or_default(),
+        ))
+    });
     reg(m, "pick", &[P::Map], Some(P::Str), |_, a| {
-        let d = a[0].as_map().map(|d| d.borrow().clone()).unwrap_or_default();
-        Ok(Value::map(a[1..].iter().filter_map(|k| d.get(s(k)).map(|v| (s(k).to_string(), v.clone()))).collect()))
+        let d = a[0]
+            .as_map()
+            .map(|d| d.borrow().clone())
+            .unwrap_or_default();
+        Ok(Value::map(
+            a[1..]
+                .iter()
+                .filter_map(|k| d.get(s(k)).map(|v| (s(k).to_string(), v.clone())))
+                .collect(),
+        ))
     });
     reg(m, "omit", &[P::Map], Some(P::Str), |_, a| {
-        let mut d = a[0].as_map().map(|d| d.borrow().clone()).unwrap_or_default();
+        let mut d = a[0]
+            .as_map()
+            .map(|d| d.borrow().clone())
+            .unwrap_or_default();
         for k in &a[1..] {
             d.remove(s(k));
         }
@@ -326,19 +665,29 @@ pub fn register(m: &mut FuncMap) {
     });
     reg(m, "dig", &[], Some(P::Any), dig);
     reg(m, "merge", &[P::Map], Some(P::Map), |_, a| merge(&a, false));
-    reg(m, "mustMerge", &[P::Map], Some(P::Map), |_, a| merge(&a, false));
-    reg(m, "mergeOverwrite", &[P::Map], Some(P::Map), |_, a| merge(&a, true));
-    reg(m, "mustMergeOverwrite", &[P::Map], Some(P::Map), |_, a| merge(&a, true));
+    reg(m, "mustMerge", &[P::Map], Some(P::Map), |_, a| {
+        merge(&a, false)
+    });
+    reg(m, "mergeOverwrite", &[P::Map], Some(P::Map), |_, a| {
+        merge(&a, true)
+    });
+    reg(m, "mustMergeOverwrite", &[P::Map], Some(P::Map), |_, a| {
+        merge(&a, true)
+    });
 
     // Encoding.
-    reg(m, "b64enc", &[P::Str], None, |_, a| Ok(base64_encode(s(&a[0]).as_bytes()).into()));
+    reg(m, "b64enc", &[P::Str], None, |_, a| {
+        Ok(base64_encode(s(&a[0]).as_bytes()).into())
+    });
     reg(m, "b64dec", &[P::Str], None, |_, a| {
         Ok(match base64_decode(s(&a[0])) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned().into(),
             Err(e) => e.into(),
         })
     });
-    reg(m, "b32enc", &[P::Str], None, |_, a| Ok(base32_encode(s(&a[0]).as_bytes()).into()));
+    reg(m, "b32enc", &[P::Str], None, |_, a| {
+        Ok(base32_encode(s(&a[0]).as_bytes()).into())
+    });
     reg(m, "b32dec", &[P::Str], None, |_, a| {
         Ok(match base32_decode(s(&a[0])) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned().into(),
@@ -347,22 +696,113 @@ pub fn register(m: &mut FuncMap) {
     });
 
     // Regular expressions.
-    reg(m, "regexMatch", &[P::Str, P::Str], None, |_, a| Ok(Value::Bool(regex(s(&a[0])).map(|r| r.is_match(s(&a[1]))).unwrap_or(false))));
-    reg(m, "mustRegexMatch", &[P::Str, P::Str], None, |_, a| Ok(Value::Bool(regex(s(&a[0]))?.is_match(s(&a[1])))));
-    reg(m, "regexFindAll", &[P::Str, P::Str, P::Int], None, |_, a| regex_find_all(&a, false));
-    reg(m, "mustRegexFindAll", &[P::Str, P::Str, P::Int], None, |_, a| regex_find_all(&a, true));
-    reg(m, "regexFind", &[P::Str, P::Str], None, |_, a| Ok(regex(s(&a[0])).ok().and_then(|r| r.find(s(&a[1])).map(|m| m.as_str().to_string())).unwrap_or_default().into()));
-    reg(m, "mustRegexFind", &[P::Str, P::Str], None, |_, a| Ok(regex(s(&a[0]))?.find(s(&a[1])).map(|m| m.as_str().to_string()).unwrap_or_default().into()));
-    reg(m, "regexReplaceAll", &[P::Str, P::Str, P::Str], None, |_, a| Ok(regex(s(&a[0])).map(|r| r.replace_all(s(&a[1]), go_expand(s(&a[2]))).into_owned()).unwrap_or_default().into()));
-    reg(m, "mustRegexReplaceAll", &[P::Str, P::Str, P::Str], None, |_, a| Ok(regex(s(&a[0]))?.replace_all(s(&a[1]), go_expand(s(&a[2]))).into_owned().into()));
-    reg(m, "regexReplaceAllLiteral", &[P::Str, P::Str, P::Str], None, |_, a| Ok(regex(s(&a[0])).map(|r| r.replace_all(s(&a[1]), regex::NoExpand(s(&a[2]))).into_owned()).unwrap_or_default().into()));
-    reg(m, "mustRegexReplaceAllLiteral", &[P::Str, P::Str, P::Str], None, |_, a| Ok(regex(s(&a[0]))?.replace_all(s(&a[1]), regex::NoExpand(s(&a[2]))).into_owned().into()));
-    reg(m, "regexSplit", &[P::Str, P::Str, P::Int], None, |_, a| regex_split(&a, false));
-    reg(m, "mustRegexSplit", &[P::Str, P::Str, P::Int], None, |_, a| regex_split(&a, true));
-    reg(m, "regexQuoteMeta", &[P::Str], None, |_, a| Ok(regex::escape(s(&a[0])).into()));
+    reg(m, "regexMatch", &[P::Str, P::Str], None, |_, a| {
+        Ok(Value::Bool(
+            regex(s(&a[0]))
+                .map(|r| r.is_match(s(&a[1])))
+                .unwrap_or(false),
+        ))
+    });
+    reg(m, "mustRegexMatch", &[P::Str, P::Str], None, |_, a| {
+        Ok(Value::Bool(regex(s(&a[0]))?.is_match(s(&a[1]))))
+    });
+    reg(
+        m,
+        "regexFindAll",
+        &[P::Str, P::Str, P::Int],
+        None,
+        |_, a| regex_find_all(&a, false),
+    );
+    reg(
+        m,
+        "mustRegexFindAll",
+        &[P::Str, P::Str, P::Int],
+        None,
+        |_, a| regex_find_all(&a, true),
+    );
+    reg(m, "regexFind", &[P::Str, P::Str], None, |_, a| {
+        Ok(regex(s(&a[0]))
+            .ok()
+            .and_then(|r| r.find(s(&a[1])).map(|m| m.as_str().to_string()))
+            .unwrap_or_default()
+            .into())
+    });
+    reg(m, "mustRegexFind", &[P::Str, P::Str], None, |_, a| {
+        Ok(regex(s(&a[0]))?
+            .find(s(&a[1]))
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default()
+            .into())
+    });
+    reg(
+        m,
+        "regexReplaceAll",
+        &[P::Str, P::Str, P::Str],
+        None,
+        |_, a| {
+            Ok(regex(s(&a[0]))
+                .map(|r| r.replace_all(s(&a[1]), go_expand(s(&a[2]))).into_owned())
+                .unwrap_or_default()
+                .into())
+        },
+    );
+    reg(
+        m,
+        "mustRegexReplaceAll",
+        &[P::Str, P::Str, P::Str],
+        None,
+        |_, a| {
+            Ok(regex(s(&a[0]))?
+                .replace_all(s(&a[1]), go_expand(s(&a[2])))
+                .into_owned()
+                .into())
+        },
+    );
+    reg(
+        m,
+        "regexReplaceAllLiteral",
+        &[P::Str, P::Str, P::Str],
+        None,
+        |_, a| {
+            Ok(regex(s(&a[0]))
+                .map(|r| {
+                    r.replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
+                        .into_owned()
+                })
+                .unwrap_or_default()
+                .into())
+        },
+    );
+    reg(
+        m,
+        "mustRegexReplaceAllLiteral",
+        &[P::Str, P::Str, P::Str],
+        None,
+        |_, a| {
+            Ok(regex(s(&a[0]))?
+                .replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
+                .into_owned()
+                .into())
+        },
+    );
+    reg(m, "regexSplit", &[P::Str, P::Str, P::Int], None, |_, a| {
+        regex_split(&a, false)
+    });
+    reg(
+        m,
+        "mustRegexSplit",
+        &[P::Str, P::Str, P::Int],
+        None,
+        |_, a| regex_split(&a, true),
+    );
+    reg(m, "regexQuoteMeta", &[P::Str], None, |_, a| {
+        Ok(regex::escape(s(&a[0])).into())
+    });
 
     // Semantic versions.
-    reg(m, "semver", &[P::Str], None, |_, a| crate::semver::Version::parse(s(&a[0])).map(|v| Value::Object(Rc::new(v))));
+    reg(m, "semver", &[P::Str], None, |_, a| {
+        crate::semver::Version::parse(s(&a[0])).map(|v| Value::Object(Rc::new(v)))
+    });
     reg(m, "semverCompare", &[P::Str, P::Str], None, |_, a| {
         let c = crate::semver::Constraints::parse(s(&a[0]))?;
         let v = crate::semver::Version::parse(s(&a[1]))?;
@@ -370,18 +810,42 @@ pub fn register(m: &mut FuncMap) {
     });
 
     // Paths and URLs.
-    reg(m, "base", &[P::Str], None, |_, a| Ok(path_base(s(&a[0])).into()));
-    reg(m, "dir", &[P::Str], None, |_, a| Ok(path_dir(s(&a[0])).into()));
-    reg(m, "clean", &[P::Str], None, |_, a| Ok(path_clean(s(&a[0])).into()));
-    reg(m, "ext", &[P::Str], None, |_, a| Ok(path_ext(s(&a[0])).into()));
-    reg(m, "isAbs", &[P::Str], None, |_, a| Ok(Value::Bool(s(&a[0]).starts_with('/'))));
-    reg(m, "osBase", &[P::Str], None, |_, a| Ok(path_base(s(&a[0])).into()));
-    reg(m, "osDir", &[P::Str], None, |_, a| Ok(path_dir(s(&a[0])).into()));
-    reg(m, "osClean", &[P::Str], None, |_, a| Ok(path_clean(s(&a[0])).into()));
-    reg(m, "osExt", &[P::Str], None, |_, a| Ok(path_ext(s(&a[0])).into()));
-    reg(m, "osIsAbs", &[P::Str], None, |_, a| Ok(Value::Bool(s(&a[0]).starts_with('/'))));
-    reg(m, "urlParse", &[P::Str], None, |_, a| crate::url::parse(s(&a[0])));
-    reg(m, "urlJoin", &[P::Map], None, |_, a| Ok(crate::url::join(&a[0]).into()));
+    reg(m, "base", &[P::Str], None, |_, a| {
+        Ok(path_base(s(&a[0])).into())
+    });
+    reg(m, "dir", &[P::Str], None, |_, a| {
+        Ok(path_dir(s(&a[0])).into())
+    });
+    reg(m, "clean", &[P::Str], None, |_, a| {
+        Ok(path_clean(s(&a[0])).into())
+    });
+    reg(m, "ext", &[P::Str], None, |_, a| {
+        Ok(path_ext(s(&a[0])).into())
+    });
+    reg(m, "isAbs", &[P::Str], None, |_, a| {
+        Ok(Value::Bool(s(&a[0]).starts_with('/')))
+    });
+    reg(m, "osBase", &[P::Str], None, |_, a| {
+        Ok(path_base(s(&a[0])).into())
+    });
+    reg(m, "osDir", &[P::Str], None, |_, a| {
+        Ok(path_dir(s(&a[0])).into())
+    });
+    reg(m, "osClean", &[P::Str], None, |_, a| {
+        Ok(path_clean(s(&a[0])).into())
+    });
+    reg(m, "osExt", &[P::Str], None, |_, a| {
+        Ok(path_ext(s(&a[0])).into())
+    });
+    reg(m, "osIsAbs", &[P::Str], None, |_, a| {
+        Ok(Value::Bool(s(&a[0]).starts_with('/')))
+    });
+    reg(m, "urlParse", &[P::Str], None, |_, a| {
+        crate::url::parse(s(&a[0]))
+    });
+    reg(m, "urlJoin", &[P::Map], None, |_, a| {
+        Ok(crate::url::join(&a[0]).into())
+    });
 
     // Dates.
     crate::time::register(m);
@@ -396,7 +860,15 @@ pub fn register(m: &mut FuncMap) {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let h = hex(&b);
-        Ok(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]).into())
+        Ok(format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+        .into())
     });
     for name in [
         "genPrivateKey",
@@ -425,7 +897,10 @@ fn is_go_space(c: char) -> bool {
 
 fn check_len(x: &Exec, n: usize) -> Result<(), String> {
     if n > x.limits().max_output {
-        return Err(format!("result of {n} bytes exceeds the limit of {} bytes", x.limits().max_output));
+        return Err(format!(
+            "result of {n} bytes exceeds the limit of {} bytes",
+            x.limits().max_output
+        ));
     }
     Ok(())
 }
@@ -491,9 +966,13 @@ fn substr(start: i64, end: i64, st: &str) -> Res {
         (start, end)
     };
     if lo < 0 || hi < lo || hi > len {
-        return Err(format!("runtime error: slice bounds out of range [{lo}:{hi}]"));
+        return Err(format!(
+            "runtime error: slice bounds out of range [{lo}:{hi}]"
+        ));
     }
-    Ok(String::from_utf8_lossy(&b[lo as usize..hi as usize]).into_owned().into())
+    Ok(String::from_utf8_lossy(&b[lo as usize..hi as usize])
+        .into_owned()
+        .into())
 }
 
 fn trim_all(st: &str, cut: &str) -> String {
@@ -564,7 +1043,11 @@ fn until_step(x: &Exec, start: i64, stop: i64, step: i64) -> Res {
 fn abbrev(st: &str, offset: i64, width: i64) -> String {
     let len = st.len() as i64;
     if st.is_empty() || width < 4 || len <= width {
-        return if width < 4 && !st.is_empty() { String::new() } else { st.to_string() };
+        return if width < 4 && !st.is_empty() {
+            String::new()
+        } else {
+            st.to_string()
+        };
     }
     let mut offset = offset.min(len);
     if len - offset < width - 3 {
@@ -578,10 +1061,17 @@ fn abbrev(st: &str, offset: i64, width: i64) -> String {
         return String::new();
     }
     if offset + width - 3 < len {
-        let inner = abbrev(&String::from_utf8_lossy(&b[offset as usize..]), 0, width - 3);
+        let inner = abbrev(
+            &String::from_utf8_lossy(&b[offset as usize..]),
+            0,
+            width - 3,
+        );
         return format!("...{inner}");
     }
-    format!("...{}", String::from_utf8_lossy(&b[(len - (width - 3)) as usize..]))
+    format!(
+        "...{}",
+        String::from_utf8_lossy(&b[(len - (width - 3)) as usize..])
+    )
 }
 
 fn wrap(st: &str, width: i64, sep: &str, long_words: bool) -> String {
@@ -613,7 +1103,8 @@ fn snake_case(st: &str, sep: char) -> String {
             let next = chars.get(k + 1);
             if k > 0
                 && prev.is_some_and(|p| p != sep && p != '_' && p != '-' && p != ' ')
-                && (prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit()) || next.is_some_and(|n| n.is_lowercase()))
+                && (prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
+                    || next.is_some_and(|n| n.is_lowercase()))
             {
                 out.push(sep);
             }
@@ -637,7 +1128,9 @@ fn camel_case(st: &str) -> String {
         out.push('_');
         chars.next();
     }
-    let Some(first) = chars.next() else { return out };
+    let Some(first) = chars.next() else {
+        return out;
+    };
     let mut r0 = first.to_uppercase().next().unwrap_or(first);
     for c in chars {
         let r1 = r0;
@@ -673,7 +1166,10 @@ fn rand_string(x: &mut Exec, n: i64, chars: &str) -> Res {
     x.notes.push("random".into());
     check_len(x, n.max(0) as usize)?;
     let chars: Vec<char> = chars.chars().collect();
-    Ok((0..n.max(0)).map(|_| chars[(next_rand(x) % chars.len() as u64) as usize]).collect::<String>().into())
+    Ok((0..n.max(0))
+        .map(|_| chars[(next_rand(x) % chars.len() as u64) as usize])
+        .collect::<String>()
+        .into())
 }
 
 fn list_op(v: &Value, name: &str, must: bool, f: impl Fn(&[Value]) -> Res) -> Res {
@@ -721,7 +1217,14 @@ fn uniq(l: &[Value]) -> Vec<Value> {
 }
 
 fn without(a: &[Value], must: bool) -> Res {
-    list_op(&a[0], "without", must, |l| Ok(Value::list(l.iter().filter(|v| !a[1..].iter().any(|o| o.deep_eq(v))).cloned().collect())))
+    list_op(&a[0], "without", must, |l| {
+        Ok(Value::list(
+            l.iter()
+                .filter(|v| !a[1..].iter().any(|o| o.deep_eq(v)))
+                .cloned()
+                .collect(),
+        ))
+    })
 }
 
 fn has(needle: &Value, haystack: &Value, must: bool) -> Res {
@@ -740,13 +1243,20 @@ fn has(needle: &Value, haystack: &Value, must: bool) -> Res {
 fn slice(a: &[Value], must: bool) -> Res {
     let Some(l) = as_list(&a[0]) else {
         let _ = must;
-        return Err(format!("list should be type of slice or array but {}", a[0].kind_name()));
+        return Err(format!(
+            "list should be type of slice or array but {}",
+            a[0].kind_name()
+        ));
     };
     if l.is_empty() {
         return Ok(Value::Nil);
     }
     let start = a.get(1).map(to_int64).unwrap_or(0);
-    let end = if a.len() < 3 { l.len() as i64 } else { to_int64(&a[2]) };
+    let end = if a.len() < 3 {
+        l.len() as i64
+    } else {
+        to_int64(&a[2])
+    };
     if start < 0 || end < start || end > l.len() as i64 {
         return Err(format!("reflect: slice index out of range [{start}:{end}]"));
     }
@@ -761,7 +1271,11 @@ fn chunk(size: i64, list: &Value, must: bool) -> Res {
     if size <= 0 {
         return Err("runtime error: integer divide by zero".into());
     }
-    Ok(Value::list(l.chunks(size as usize).map(|c| Value::list(c.to_vec())).collect()))
+    Ok(Value::list(
+        l.chunks(size as usize)
+            .map(|c| Value::list(c.to_vec()))
+            .collect(),
+    ))
 }
 
 fn dig(_: &mut Exec, a: Vec<Value>) -> Res {
@@ -769,17 +1283,26 @@ fn dig(_: &mut Exec, a: Vec<Value>) -> Res {
         return Err("dig needs at least three arguments".into());
     }
     let Value::Map(dict) = &a[a.len() - 1] else {
-        return Err(format!("interface conversion: interface {{}} is {}, not map[string]interface {{}}", a[a.len() - 1].type_name()));
+        return Err(format!(
+            "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+            a[a.len() - 1].type_name()
+        ));
     };
     let def = a[a.len() - 2].clone();
     let mut cur = Value::Map(dict.clone());
     let keys = &a[..a.len() - 2];
     for (n, k) in keys.iter().enumerate() {
         let Value::String(k) = k else {
-            return Err(format!("interface conversion: interface {{}} is {}, not string", k.type_name()));
+            return Err(format!(
+                "interface conversion: interface {{}} is {}, not string",
+                k.type_name()
+            ));
         };
         let Value::Map(m) = &cur else {
-            return Err(format!("interface conversion: interface {{}} is {}, not map[string]interface {{}}", cur.type_name()));
+            return Err(format!(
+                "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+                cur.type_name()
+            ));
         };
         let step = m.borrow().get(k.as_ref()).cloned();
         match step {
@@ -847,7 +1370,12 @@ pub(crate) fn merge_into(dst: &crate::value::MapRef, src: &Map, overwrite: bool,
 }
 
 fn regex(re: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(re).map_err(|e| format!("error parsing regexp: {}", e.to_string().lines().last().unwrap_or_default().trim()))
+    regex::Regex::new(re).map_err(|e| {
+        format!(
+            "error parsing regexp: {}",
+            e.to_string().lines().last().unwrap_or_default().trim()
+        )
+    })
 }
 
 /// Go's Regexp.Expand template syntax to the regex crate's (`$1`, `${name}` are the same;
@@ -864,7 +1392,11 @@ fn regex_find_all(a: &[Value], must: bool) -> Res {
     };
     let n = i(&a[2]);
     let it = r.find_iter(s(&a[1])).map(|m| Value::from(m.as_str()));
-    Ok(Value::list(if n < 0 { it.collect() } else { it.take(n as usize).collect() }))
+    Ok(Value::list(if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    }))
 }
 
 fn regex_split(a: &[Value], must: bool) -> Res {
@@ -881,7 +1413,11 @@ fn regex_split(a: &[Value], must: bool) -> Res {
     if s(&a[0]).is_empty() && st.is_empty() {
         return Ok(Value::list(vec![Value::from("")]));
     }
-    let parts: Vec<Value> = if n < 0 { r.split(st).map(Value::from).collect() } else { r.splitn(st, n as usize).map(Value::from).collect() };
+    let parts: Vec<Value> = if n < 0 {
+        r.split(st).map(Value::from).collect()
+    } else {
+        r.splitn(st, n as usize).map(Value::from).collect()
+    };
     Ok(Value::list(parts))
 }
 
@@ -921,20 +1457,33 @@ impl Dec {
         let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
         let digits = format!("{int}{frac}");
         let m: i128 = digits.parse().unwrap_or(0);
-        Dec { m: if neg { -m } else { m }, e: exp - frac.len() as i32 }
+        Dec {
+            m: if neg { -m } else { m },
+            e: exp - frac.len() as i32,
+        }
     }
     fn neg(&self) -> Dec {
-        Dec { m: -self.m, e: self.e }
+        Dec {
+            m: -self.m,
+            e: self.e,
+        }
     }
     fn align(&self, e: i32) -> i128 {
-        self.m.saturating_mul(10i128.saturating_pow((self.e - e).max(0) as u32))
+        self.m
+            .saturating_mul(10i128.saturating_pow((self.e - e).max(0) as u32))
     }
     fn add(&self, o: &Dec) -> Dec {
         let e = self.e.min(o.e);
-        Dec { m: self.align(e).saturating_add(o.align(e)), e }
+        Dec {
+            m: self.align(e).saturating_add(o.align(e)),
+            e,
+        }
     }
     fn mul(&self, o: &Dec) -> Dec {
-        Dec { m: self.m.saturating_mul(o.m), e: self.e + o.e }
+        Dec {
+            m: self.m.saturating_mul(o.m),
+            e: self.e + o.e,
+        }
     }
     fn to_f64(&self) -> f64 {
         format!("{}e{}", self.m, self.e).parse().unwrap_or(0.0)
@@ -959,11 +1508,21 @@ const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 pub fn base64_encode(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
     for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         out.push(B64[(n >> 18) as usize & 63] as char);
         out.push(B64[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { B64[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { B64[n as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 1 {
+            B64[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            B64[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -972,7 +1531,10 @@ pub fn base64_decode(st: &str) -> Result<Vec<u8>, String> {
     let st = st.trim_end_matches(['\r', '\n']);
     let clean: Vec<u8> = st.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
     if clean.len() % 4 != 0 {
-        return Err(format!("illegal base64 data at input byte {}", clean.len() / 4 * 4));
+        return Err(format!(
+            "illegal base64 data at input byte {}",
+            clean.len() / 4 * 4
+        ));
     }
     let mut out = Vec::new();
     for (k, c) in clean.chunks(4).enumerate() {
@@ -986,7 +1548,10 @@ pub fn base64_decode(st: &str) -> Result<Vec<u8>, String> {
                 if pad > 0 {
                     return Err(format!("illegal base64 data at input byte {}", k * 4 + j));
                 }
-                B64.iter().position(|x| *x == ch).ok_or_else(|| format!("illegal base64 data at input byte {}", k * 4 + j))? as u32
+                B64.iter()
+                    .position(|x| *x == ch)
+                    .ok_or_else(|| format!("illegal base64 data at input byte {}", k * 4 + j))?
+                    as u32
             };
             n = n << 6 | v;
         }
@@ -1033,7 +1598,10 @@ fn base32_encode(b: &[u8]) -> String {
 fn base32_decode(st: &str) -> Result<Vec<u8>, String> {
     let clean: Vec<u8> = st.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
     if clean.len() % 8 != 0 {
-        return Err(format!("illegal base32 data at input byte {}", clean.len() / 8 * 8));
+        return Err(format!(
+            "illegal base32 data at input byte {}",
+            clean.len() / 8 * 8
+        ));
     }
     let mut out = Vec::new();
     for (k, c) in clean.chunks(8).enumerate() {
@@ -1044,7 +1612,10 @@ fn base32_decode(st: &str) -> Result<Vec<u8>, String> {
                 0
             } else {
                 data += 1;
-                B32.iter().position(|x| *x == ch).ok_or_else(|| format!("illegal base32 data at input byte {}", k * 8 + j))? as u64
+                B32.iter()
+                    .position(|x| *x == ch)
+                    .ok_or_else(|| format!("illegal base32 data at input byte {}", k * 8 + j))?
+                    as u64
             };
             n = n << 5 | v;
         }
