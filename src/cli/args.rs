@@ -62,6 +62,11 @@ pub struct RenderArgs {
     /// A file or directory of CustomResourceDefinitions that supply schemas for custom resources.
     #[arg(long = "crds", value_name = "PATH")]
     pub crds: Vec<PathBuf>,
+    /// A directory of vendored Helm charts (`NAME-VERSION/` folders or `NAME-VERSION.tgz`, as
+    /// `helm pull` leaves them): the Flux HelmReleases whose chart is there are rendered.
+    /// Nothing is fetched.
+    #[arg(long = "charts", value_name = "DIR")]
+    pub charts: Vec<PathBuf>,
     /// Which files kustomizations may read: kustomize's default `root-only`, or `none` (as Flux
     /// builds; files anywhere under the root).
     #[arg(long, value_enum, value_name = "MODE")]
@@ -582,6 +587,9 @@ pub fn inputs(
         if r.strict_substitute {
             return Err("--strict-substitute applies to Flux trees; it needs --flux ENTRY".into());
         }
+        if !r.charts.is_empty() {
+            return Err("--charts renders the charts of Flux HelmReleases; it needs --flux ENTRY (or `flux:` in .kiln.yaml)".into());
+        }
         input.mode = Mode::Auto(Discovery {
             restrictor,
             all: r.all || cfg.all.unwrap_or(false),
@@ -626,6 +634,7 @@ pub fn inputs(
         let mut o = flux::Options::new(&entry);
         o.sources = sources.clone();
         o.strict = r.strict_substitute || cfg.strict_substitute.unwrap_or(false);
+        o.charts = cfg.charts.iter().map(|c| cfg.dir.join(c)).chain(r.charts.iter().cloned()).collect();
         let mut i = input.clone();
         i.mode = Mode::Flux(o);
         out.push(Target {

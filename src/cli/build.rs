@@ -142,7 +142,7 @@ fn build_yaml(c: &Compiled) -> String {
                 text.push_str(&format!(
                     "# {}: {}\n",
                     unit_label(u),
-                    c.sources.display(&u.path)
+                    unit_path(c, u)
                 ));
             }
             text.push_str(&emit::to_yaml(&o.value));
@@ -151,9 +151,17 @@ fn build_yaml(c: &Compiled) -> String {
     text
 }
 
+/// Where a unit comes from: a directory of the input, or a chart on disk.
+fn unit_path(c: &Compiled, u: &pipeline::UnitInfo) -> String {
+    match u.kind {
+        UnitKind::Helm { .. } => u.path.clone(),
+        _ => c.sources.display(&u.path),
+    }
+}
+
 fn unit_label(u: &pipeline::UnitInfo) -> String {
     match &u.kind {
-        UnitKind::Flux { .. } => u.name.clone(),
+        UnitKind::Flux { .. } | UnitKind::Helm { .. } => u.name.clone(),
         UnitKind::Kustomize => "kustomization".into(),
         UnitKind::Plain => "plain YAML".into(),
     }
@@ -188,8 +196,8 @@ fn build_json_value(c: &Compiled) -> serde_json::Value {
             .map(|u| {
                 let mut entry = serde_json::json!({
                     "unit": u.name,
-                    "kind": match u.kind { UnitKind::Flux { .. } => "flux", UnitKind::Kustomize => "kustomize", UnitKind::Plain => "plain" },
-                    "path": c.sources.display(&u.path),
+                    "kind": match u.kind { UnitKind::Flux { .. } => "flux", UnitKind::Helm { .. } => "helm", UnitKind::Kustomize => "kustomize", UnitKind::Plain => "plain" },
+                    "path": unit_path(c, u),
                     "objects": unit_objects(c, &rank, u).iter().map(|o| &o.value).collect::<Vec<_>>(),
                 });
                 if !u.depends_on.is_empty() {

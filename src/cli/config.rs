@@ -8,6 +8,7 @@
 //! flux: [clusters/production, clusters/staging]   # Flux entry points, each checked as a cluster
 //! sources: {GitRepository/flux-system/apps: apps}  # --source
 //! crds: [crds/]                                    # --crds
+//! charts: [vendor/charts]                          # --charts (vendored Helm charts)
 //! allow: [external-namespace]                      # --allow (warnings and notes only)
 //! deny: [warnings]                                 # --deny
 //! acceptUnrendered: [not-rendered-offline]         # --accept-unrendered
@@ -49,6 +50,7 @@ pub struct Config {
     pub flux: Vec<String>,
     pub sources: BTreeMap<String, String>,
     pub crds: Vec<PathBuf>,
+    pub charts: Vec<PathBuf>,
     pub allow: Vec<String>,
     pub deny: Vec<String>,
     pub accept_unrendered: Vec<String>,
@@ -209,6 +211,7 @@ fn read(
         match key.as_str() {
             "flux" => cfg.flux = strings(v, &ptr, &mut bad),
             "crds" => cfg.crds = strings(v, &ptr, &mut bad).into_iter().map(PathBuf::from).collect(),
+            "charts" => cfg.charts = strings(v, &ptr, &mut bad).into_iter().map(PathBuf::from).collect(),
             "allow" | "deny" | "acceptUnrendered" => {
                 let codes = strings(v, &ptr, &mut bad);
                 for (i, c) in codes.iter().enumerate() {
@@ -280,7 +283,7 @@ fn read(
             }
             other => {
                 let known = [
-                    "flux", "sources", "crds", "allow", "deny", "acceptUnrendered", "exclude",
+                    "flux", "sources", "crds", "charts", "allow", "deny", "acceptUnrendered", "exclude",
                     "units", "all", "loadRestrictor", "strictSubstitute", "maxFileSize",
                     "ignoreDifferences", "diffNoise", "clusterProvided",
                 ];

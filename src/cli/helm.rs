@@ -181,7 +181,7 @@ fn template_file(chart_dir: &Path, name: &str) -> Option<PathBuf> {
 fn diagnostic(chart_dir: &Path, e: &helm::HelmError) -> Diagnostic {
     let code = match e.kind {
         HelmErrorKind::ReleaseName | HelmErrorKind::Schema => Code::HelmValuesInvalid,
-        HelmErrorKind::KubeVersion => Code::HelmChartInvalid,
+        HelmErrorKind::KubeVersion | HelmErrorKind::Chart => Code::HelmChartInvalid,
         HelmErrorKind::Parse | HelmErrorKind::Execute | HelmErrorKind::ManifestYaml => {
             Code::HelmTemplateFailed
         }

@@ -31,6 +31,8 @@ pub enum UnitKind {
     Kustomize,
     /// A Flux `Kustomization` (namespace/name), rendered as kustomize-controller would.
     Flux { namespace: String, name: String },
+    /// A Flux `HelmRelease` (namespace/name), its chart rendered as helm-controller would.
+    Helm { namespace: String, name: String },
 }
 
 /// Objects applied together.

@@ -16,6 +16,8 @@
 
 use super::envsubst::{self, Vars};
 use super::kustomize::{FluxEdits, Kustomizer, LoadRestrictor, types};
+mod helm;
+
 use super::{Rendered, Unit, UnitKind, to_objects};
 use crate::diag::{Code, Diagnostic, Location};
 use crate::object::{Object, ObjectKey, Origin};
@@ -61,6 +63,9 @@ pub struct Options {
     pub sources: BTreeMap<String, String>,
     /// Fail on a variable without a value or default (Flux's strict substitution).
     pub strict: bool,
+    /// Directories of vendored Helm charts (`NAME-VERSION/` or `NAME-VERSION.tgz`): the
+    /// HelmReleases whose chart is there are rendered into units of their own.
+    pub charts: Vec<std::path::PathBuf>,
 }
 
 impl Options {
@@ -70,6 +75,7 @@ impl Options {
             root: ("flux-system".into(), "flux-system".into()),
             sources: BTreeMap::new(),
             strict: false,
+            charts: Vec::new(),
         }
     }
 }
@@ -190,6 +196,7 @@ pub fn render(sources: &SourceSet, options: &Options, _limits: &Limits) -> Rende
         waiting = 0;
         x.build(job, &mut queue);
     }
+    x.render_helm_releases();
     x.out.substituted = true;
     x.out.files = x.kz.files_read();
     x.out.spans = x.kz.take_spans();
@@ -745,37 +752,6 @@ impl<'a> Expander<'a> {
                     name: o.key.name.clone(),
                     object: Some(o.clone()),
                 });
-            }
-            if is_helm_release(o) {
-                let chart = o
-                    .value
-                    .at("/spec/chart/spec/chart")
-                    .and_then(Value::as_str)
-                    .map(|c| format!("chart `{c}`"))
-                    .or_else(|| {
-                        let r = o.value.at("/spec/chartRef")?;
-                        Some(format!(
-                            "chart from {}/{}",
-                            r.get("kind")?.as_str()?,
-                            r.get("name")?.as_str()?
-                        ))
-                    })
-                    .unwrap_or_else(|| "chart".into());
-                let at = if o.value.at("/spec/chartRef").is_some() {
-                    "/spec/chartRef"
-                } else {
-                    "/spec/chart"
-                };
-                self.out.diagnostics.push(
-                    Diagnostic::new(
-                        Code::HelmReleaseNotRendered,
-                        format!(
-                            "{}: the {chart} is not rendered; the HelmRelease itself is checked",
-                            o.key
-                        ),
-                    )
-                    .at(self.locate(o, at, true), "not rendered"),
-                );
             }
         }
         let depends_on = job

@@ -12,6 +12,7 @@
 pub mod chart;
 pub mod manifest;
 pub mod objects;
+pub mod release;
 pub mod schema;
 pub mod strvals;
 pub mod values;
@@ -83,6 +84,8 @@ pub struct HelmError {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HelmErrorKind {
+    /// The chart cannot be loaded.
+    Chart,
     ReleaseName,
     KubeVersion,
     Schema,

@@ -381,44 +381,17 @@ impl Validator<'_> {
             errors.push(err(format!("value must be {}", quote_json(c))));
         }
         if let Some(x) = num(v) {
-            let bound = |k: &str| s.get(k).and_then(J::as_f64);
-            if let Some(m) = bound("minimum")
-                && x < m
-            {
-                errors.push(err(format!(
-                    "minimum: got {}, want {}",
-                    fmt_num(x),
-                    fmt_num(m)
-                )));
+            // (keyword, fails when) for the bounds of a number.
+            let bounds: [(&str, fn(f64, f64) -> bool); 4] =
+                [("minimum", |x, m| x < m), ("maximum", |x, m| x > m), ("exclusiveMinimum", |x, m| x <= m), ("exclusiveMaximum", |x, m| x >= m)];
+            for (kw, fails) in bounds {
+                if let Some(m) = s.get(kw).and_then(J::as_f64)
+                    && fails(x, m)
+                {
+                    errors.push(err(format!("{kw}: got {}, want {}", fmt_num(x), fmt_num(m))));
+                }
             }
-            if let Some(m) = bound("maximum")
-                && x > m
-            {
-                errors.push(err(format!(
-                    "maximum: got {}, want {}",
-                    fmt_num(x),
-                    fmt_num(m)
-                )));
-            }
-            if let Some(m) = bound("exclusiveMinimum")
-                && x <= m
-            {
-                errors.push(err(format!(
-                    "exclusiveMinimum: got {}, want {}",
-                    fmt_num(x),
-                    fmt_num(m)
-                )));
-            }
-            if let Some(m) = bound("exclusiveMaximum")
-                && x >= m
-            {
-                errors.push(err(format!(
-                    "exclusiveMaximum: got {}, want {}",
-                    fmt_num(x),
-                    fmt_num(m)
-                )));
-            }
-            if let Some(m) = bound("multipleOf")
+            if let Some(m) = s.get("multipleOf").and_then(J::as_f64)
                 && m != 0.0
                 && (x / m).fract() != 0.0
             {
@@ -426,17 +399,7 @@ impl Validator<'_> {
             }
         }
         if let Value::String(st) = v {
-            let n = st.chars().count() as u64;
-            if let Some(m) = s.get("minLength").and_then(J::as_u64)
-                && n < m
-            {
-                errors.push(err(format!("minLength: got {n}, want {m}")));
-            }
-            if let Some(m) = s.get("maxLength").and_then(J::as_u64)
-                && n > m
-            {
-                errors.push(err(format!("maxLength: got {n}, want {m}")));
-            }
+            count_bounds(s, "Length", st.chars().count() as u64, &mut errors, &err);
             if let Some(p) = s.get("pattern").and_then(J::as_str)
                 && let Ok(re) = regex::Regex::new(p)
                 && !re.is_match(st)
@@ -445,17 +408,7 @@ impl Validator<'_> {
             }
         }
         if let Value::List(items) = v {
-            let n = items.len() as u64;
-            if let Some(m) = s.get("minItems").and_then(J::as_u64)
-                && n < m
-            {
-                errors.push(err(format!("minItems: got {n}, want {m}")));
-            }
-            if let Some(m) = s.get("maxItems").and_then(J::as_u64)
-                && n > m
-            {
-                errors.push(err(format!("maxItems: got {n}, want {m}")));
-            }
+            count_bounds(s, "Items", items.len() as u64, &mut errors, &err);
             if s.get("uniqueItems") == Some(&J::Bool(true)) {
                 'outer: for i in 0..items.len() {
                     for j in i + 1..items.len() {
@@ -494,17 +447,7 @@ impl Validator<'_> {
         }
         if let Value::Map(m) = v {
             let m = m.borrow().clone();
-            let n = m.len() as u64;
-            if let Some(x) = s.get("minProperties").and_then(J::as_u64)
-                && n < x
-            {
-                errors.push(err(format!("minProperties: got {n}, want {x}")));
-            }
-            if let Some(x) = s.get("maxProperties").and_then(J::as_u64)
-                && n > x
-            {
-                errors.push(err(format!("maxProperties: got {n}, want {x}")));
-            }
+            count_bounds(s, "Properties", m.len() as u64, &mut errors, &err);
             if let Some(J::Array(req)) = s.get("required") {
                 let missing: Vec<String> = req
                     .iter()
@@ -747,6 +690,20 @@ impl Validator<'_> {
                 causes: errors,
             }),
         }
+    }
+}
+
+/// `minLength`/`maxLength`, `minItems`/`maxItems`, `minProperties`/`maxProperties`.
+fn count_bounds(s: &serde_json::Map<String, J>, what: &str, n: u64, errors: &mut Vec<Error>, err: &dyn Fn(String) -> Error) {
+    if let Some(m) = s.get(&format!("min{what}")).and_then(J::as_u64)
+        && n < m
+    {
+        errors.push(err(format!("min{what}: got {n}, want {m}")));
+    }
+    if let Some(m) = s.get(&format!("max{what}")).and_then(J::as_u64)
+        && n > m
+    {
+        errors.push(err(format!("max{what}: got {n}, want {m}")));
     }
 }
 

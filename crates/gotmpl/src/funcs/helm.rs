@@ -1,5 +1,5 @@
 //! Helm v4's own template functions: `include`, `tpl`, `required`, `fail`, `toYaml` and
-//! friends, `toJson`/`fromJson` (Helm's, which swallow errors into the result), `toToml`,
+//! friends, `fromJson` (Helm's, which swallows errors into the result), `toToml`,
 //! `lookup` (empty, as `helm template` has no cluster) and `getHostByName` (empty: no DNS).
 //!
 //! `required` and `fail` wrap their message in Helm's markers so [`crate::helm_error`] can word
@@ -67,14 +67,7 @@ pub fn register(m: &mut FuncMap) {
             Err(e) => Value::list(vec![Value::from(e.as_str())]),
         })
     });
-    reg(m, "toJson", &[P::Any], None, |_, a| {
-        Ok(crate::json::to_json(&a[0], false)
-            .unwrap_or_default()
-            .into())
-    });
-    reg(m, "mustToJson", &[P::Any], None, |_, a| {
-        crate::json::to_json(&a[0], false).map(Value::from)
-    });
+    // toJson and mustToJson: Helm overrides Sprig's with functions that behave the same.
     reg(m, "fromJson", &[P::Str], None, |_, a| {
         Ok(match crate::json::from_json(s(&a[0])).as_ref() {
             Ok(Value::Map(m)) => Value::Map(m.clone()),
