@@ -634,7 +634,12 @@ pub fn inputs(
         let mut o = flux::Options::new(&entry);
         o.sources = sources.clone();
         o.strict = r.strict_substitute || cfg.strict_substitute.unwrap_or(false);
-        o.charts = cfg.charts.iter().map(|c| cfg.dir.join(c)).chain(r.charts.iter().cloned()).collect();
+        o.charts = cfg
+            .charts
+            .iter()
+            .map(|c| cfg.dir.join(c))
+            .chain(r.charts.iter().cloned())
+            .collect();
         let mut i = input.clone();
         i.mode = Mode::Flux(o);
         out.push(Target {

@@ -139,11 +139,7 @@ fn build_yaml(c: &Compiled) -> String {
             }
             first = false;
             if many {
-                text.push_str(&format!(
-                    "# {}: {}\n",
-                    unit_label(u),
-                    unit_path(c, u)
-                ));
+                text.push_str(&format!("# {}: {}\n", unit_label(u), unit_path(c, u)));
             }
             text.push_str(&emit::to_yaml(&o.value));
         }

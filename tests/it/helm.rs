@@ -394,9 +394,15 @@ fn helm_template_failures_are_diagnostics() {
 /// Documents as kiln reads any manifest (Kubernetes' YAML rules), without the namespace and
 /// helm-controller's origin labels, as canonical JSON.
 fn canonical(mut v: serde_json::Value) -> String {
-    if let Some(m) = v.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+    if let Some(m) = v
+        .get_mut("metadata")
+        .and_then(serde_json::Value::as_object_mut)
+    {
         m.remove("namespace");
-        if let Some(l) = m.get_mut("labels").and_then(serde_json::Value::as_object_mut) {
+        if let Some(l) = m
+            .get_mut("labels")
+            .and_then(serde_json::Value::as_object_mut)
+        {
             l.remove(helm::release::NAME_LABEL);
             l.remove(helm::release::NAMESPACE_LABEL);
             if l.is_empty() {
@@ -416,19 +422,29 @@ fn helm_releases_of_the_corpus_render_as_helm() {
     use kiln::pipeline::{self, Input};
     use kiln::render::{Mode, UnitKind, flux};
     let charts = crate::support::scratch("helm-release-charts");
-    for e in std::fs::read_dir(shared().join("corpus/charts")).unwrap().flatten() {
+    for e in std::fs::read_dir(shared().join("corpus/charts"))
+        .unwrap()
+        .flatten()
+    {
         if e.path().is_dir() {
             std::os::unix::fs::symlink(e.path(), charts.join(e.file_name())).unwrap();
         }
     }
-    std::os::unix::fs::symlink(shared().join("corpus/charts/app-template-5.0.0"), charts.join("app-template-5.1.0")).unwrap();
+    std::os::unix::fs::symlink(
+        shared().join("corpus/charts/app-template-5.0.0"),
+        charts.join("app-template-5.1.0"),
+    )
+    .unwrap();
     let oracle = shared().join("corpus/helm-oracle");
     let mut rendered_total = 0;
     let mut compared = 0;
     let mut known = 0;
     let mut failures = Vec::new();
     let mut summary = Vec::new();
-    for (repo, owner, entry) in [("billimek__k8s-gitops", "billimek", "setup/flux/cluster"), ("onedr0p__home-ops", "onedr0p", "kubernetes/flux/cluster")] {
+    for (repo, owner, entry) in [
+        ("billimek__k8s-gitops", "billimek", "setup/flux/cluster"),
+        ("onedr0p__home-ops", "onedr0p", "kubernetes/flux/cluster"),
+    ] {
         let mut input = Input::new(shared().join("corpus/repos").join(repo));
         input.display = repo.to_string();
         let mut o = flux::Options::new(entry);
@@ -438,24 +454,44 @@ fn helm_releases_of_the_corpus_render_as_helm() {
         let failed: Vec<String> = c
             .diagnostics
             .iter()
-            .filter(|d| d.code.as_str().starts_with("helm-") && d.code.as_str() != "helm-release-not-rendered")
+            .filter(|d| {
+                d.code.as_str().starts_with("helm-")
+                    && d.code.as_str() != "helm-release-not-rendered"
+            })
             .map(|d| d.message.clone())
             .collect();
         assert!(failed.is_empty(), "{repo}: {failed:#?}");
-        let units: Vec<_> = c.units.iter().filter(|u| matches!(u.kind, UnitKind::Helm { .. })).collect();
+        let units: Vec<_> = c
+            .units
+            .iter()
+            .filter(|u| matches!(u.kind, UnitKind::Helm { .. }))
+            .collect();
         rendered_total += units.len();
-        summary.push(format!("{repo}: {} HelmReleases rendered, {} objects", units.len(), units.iter().map(|u| u.objects.len()).sum::<usize>()));
+        summary.push(format!(
+            "{repo}: {} HelmReleases rendered, {} objects",
+            units.len(),
+            units.iter().map(|u| u.objects.len()).sum::<usize>()
+        ));
         for u in units {
-            let UnitKind::Helm { namespace, name } = &u.kind else { continue };
+            let UnitKind::Helm { namespace, name } = &u.kind else {
+                continue;
+            };
             let case = oracle.join(format!("hr-{owner}-{namespace}-{name}"));
             if !case.join("case.yaml").exists() {
                 continue;
             }
-            let hr = c.objects.iter().find(|o| Some(&o.key) == u.owner.as_ref()).unwrap();
+            let hr = c
+                .objects
+                .iter()
+                .find(|o| Some(&o.key) == u.owner.as_ref())
+                .unwrap();
             let spec = &hr.value["spec"];
             let raw = std::fs::read_to_string(case.join("values.yaml")).unwrap();
             // Comparable: values as written (no `${VAR}` Flux substituted), no valuesFrom.
-            if raw.contains("${") || spec.get("valuesFrom").is_some() || spec.get("postRenderers").is_some() {
+            if raw.contains("${")
+                || spec.get("valuesFrom").is_some()
+                || spec.get("postRenderers").is_some()
+            {
                 continue;
             }
             compared += 1;
@@ -473,9 +509,16 @@ fn helm_releases_of_the_corpus_render_as_helm() {
                     }
                     let text = std::fs::read_to_string(&p).unwrap();
                     for piece in helm::manifest::split_manifests(text.trim()) {
-                        let parsed = kiln::syntax::parse(&format!("{}\n", piece.trim()), &kiln::syntax::Limits::default(), &|_| kiln::diag::Location::file(""));
+                        let parsed = kiln::syntax::parse(
+                            &format!("{}\n", piece.trim()),
+                            &kiln::syntax::Limits::default(),
+                            &|_| kiln::diag::Location::file(""),
+                        );
                         for d in parsed.documents {
-                            let hook = d.value.pointer("/metadata/annotations/helm.sh~1hook").is_some();
+                            let hook = d
+                                .value
+                                .pointer("/metadata/annotations/helm.sh~1hook")
+                                .is_some();
                             // Flux runs hooks rather than applying them; the cluster serves
                             // apiregistration.k8s.io/v1 where `helm template` assumes it does not.
                             if !hook && !d.value.is_null() && d.value["kind"] != "APIService" {
@@ -485,7 +528,11 @@ fn helm_releases_of_the_corpus_render_as_helm() {
                     }
                 }
             }
-            let mut got: Vec<String> = c.objects[u.objects.clone()].iter().filter(|o| o.key.kind != "APIService").map(|o| canonical(o.value.clone())).collect();
+            let mut got: Vec<String> = c.objects[u.objects.clone()]
+                .iter()
+                .filter(|o| o.key.kind != "APIService")
+                .map(|o| canonical(o.value.clone()))
+                .collect();
             want.sort();
             got.sort();
             // CRDs of crds/: installed by helm-controller (`install.crds: Create`), printed by
@@ -495,9 +542,18 @@ fn helm_releases_of_the_corpus_render_as_helm() {
             want.retain(|s| !crd(s));
             // The HelmRelease as kiln reads it from the tree differs from the oracle's values file.
             const KNOWN_VALUES: &[(&str, &str)] = &[
-                ("hr-billimek-default-qbittorrent", "`defaultMode: 0755`: kiln reads the octal as Kubernetes' YAML 1.1 does (493); the oracle's values file was written with YAML 1.2 rules (755)"),
-                ("hr-onedr0p-default-sonarr", "`defaultMode: 0775`: octal as in qbittorrent"),
-                ("hr-billimek-default-unifi", "`JVM_INIT_HEAP_SIZE:` with no value: the kustomize build of the tree drops the null, the oracle's values keep it"),
+                (
+                    "hr-billimek-default-qbittorrent",
+                    "`defaultMode: 0755`: kiln reads the octal as Kubernetes' YAML 1.1 does (493); the oracle's values file was written with YAML 1.2 rules (755)",
+                ),
+                (
+                    "hr-onedr0p-default-sonarr",
+                    "`defaultMode: 0775`: octal as in qbittorrent",
+                ),
+                (
+                    "hr-billimek-default-unifi",
+                    "`JVM_INIT_HEAP_SIZE:` with no value: the kustomize build of the tree drops the null, the oracle's values keep it",
+                ),
             ];
             if KNOWN_VALUES.iter().any(|(k, _)| case.ends_with(k)) {
                 known += 1;
@@ -510,8 +566,15 @@ fn helm_releases_of_the_corpus_render_as_helm() {
             }
         }
     }
-    eprintln!("{}; {compared} held against Helm's render, {} equal, {known} known differences", summary.join("; "), compared - known - failures.len());
+    eprintln!(
+        "{}; {compared} held against Helm's render, {} equal, {known} known differences",
+        summary.join("; "),
+        compared - known - failures.len()
+    );
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(rendered_total >= 60, "{summary:?}");
-    assert!(compared >= 70, "only {compared} HelmReleases could be compared");
+    assert!(
+        compared >= 70,
+        "only {compared} HelmReleases could be compared"
+    );
 }

@@ -301,3 +301,17 @@ fn a_tenant_repository_is_not_read_as_the_cluster_repository() {
         &["--accept-unrendered", "flux-source-unavailable"],
     );
 }
+
+/// A Flux HelmRelease whose chart is vendored (`--charts`) becomes a unit of its own: values
+/// from a ConfigMap (whole and at a `targetPath`) and from `spec.values` after substitution,
+/// the chart's CRD, the release namespace, helm-controller's labels, the test hook left out;
+/// one whose version constraint no vendored chart meets stays unrendered and says why.
+#[test]
+fn flux_helm_release_from_vendored_chart() {
+    flux_case(
+        "flux-helm",
+        "helm",
+        "clusters/prod",
+        &["--charts", "testdata/flux/helm/charts"],
+    );
+}

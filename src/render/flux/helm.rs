@@ -24,21 +24,41 @@ struct NotRendered {
 impl Expander<'_> {
     /// Renders every HelmRelease of the tree whose chart is vendored; reports the others.
     pub(super) fn render_helm_releases(&mut self) {
-        let releases: Vec<Object> = self.out.units.iter().flat_map(|u| u.objects.iter()).filter(|o| is_helm_release(o)).cloned().collect();
+        let releases: Vec<Object> = self
+            .out
+            .units
+            .iter()
+            .flat_map(|u| u.objects.iter())
+            .filter(|o| is_helm_release(o))
+            .cloned()
+            .collect();
         if releases.is_empty() {
             return;
         }
         let store = release::ChartStore::open(&self.options.charts);
-        let api = if store.is_empty() { BTreeSet::new() } else { self.api_versions() };
+        let api = if store.is_empty() {
+            BTreeSet::new()
+        } else {
+            self.api_versions()
+        };
         // CRDs a chart's crds/ folder installs: Helm creates them only when absent.
-        let mut crds: BTreeSet<String> =
-            self.out.units.iter().flat_map(|u| u.objects.iter()).filter(|o| o.key.kind == "CustomResourceDefinition").map(|o| o.key.name.clone()).collect();
+        let mut crds: BTreeSet<String> = self
+            .out
+            .units
+            .iter()
+            .flat_map(|u| u.objects.iter())
+            .filter(|o| o.key.kind == "CustomResourceDefinition")
+            .map(|o| o.key.name.clone())
+            .collect();
         for hr in releases {
             match self.render_helm_release(&hr, &store, &api, &mut crds) {
                 Ok(unit) => self.out.units.push(unit),
                 Err(n) => {
                     let at = self.locate(&hr, n.pointer, true);
-                    self.out.diagnostics.push(Diagnostic::new(n.code, format!("{}: {}", hr.key, n.message)).at(at, "not rendered"));
+                    self.out.diagnostics.push(
+                        Diagnostic::new(n.code, format!("{}: {}", hr.key, n.message))
+                            .at(at, "not rendered"),
+                    );
                 }
             }
         }
@@ -52,9 +72,23 @@ impl Expander<'_> {
             if o.key.kind != "CustomResourceDefinition" {
                 continue;
             }
-            let group = o.value.at("/spec/group").and_then(Value::as_str).unwrap_or("");
-            let kind = o.value.at("/spec/names/kind").and_then(Value::as_str).unwrap_or("");
-            for v in o.value.at("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
+            let group = o
+                .value
+                .at("/spec/group")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let kind = o
+                .value
+                .at("/spec/names/kind")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            for v in o
+                .value
+                .at("/spec/versions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(name) = v.get("name").and_then(Value::as_str) {
                     api.insert(format!("{group}/{name}"));
                     api.insert(format!("{group}/{name}/{kind}"));
@@ -65,13 +99,24 @@ impl Expander<'_> {
     }
 
     /// A ConfigMap's or Secret's data as text, when the tree produces it and it is readable.
-    fn object_data(&self, kind: &str, namespace: &str, name: &str) -> Option<BTreeMap<String, String>> {
+    fn object_data(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<BTreeMap<String, String>> {
         let o = self.produced_object(kind, namespace, name)?;
         if self.encrypted.contains(&o.key) {
             return None;
         }
         let mut out = BTreeMap::new();
-        let field = |f: &str| o.value.get(f).and_then(Value::as_object).cloned().unwrap_or_default();
+        let field = |f: &str| {
+            o.value
+                .get(f)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
         if kind == "ConfigMap" {
             for (k, v) in field("data") {
                 out.insert(k, v.as_str().unwrap_or("").to_string());
@@ -88,11 +133,25 @@ impl Expander<'_> {
         Some(out)
     }
 
-    fn render_helm_release(&mut self, hr: &Object, store: &release::ChartStore, api: &BTreeSet<String>, crds: &mut BTreeSet<String>) -> Result<Unit, NotRendered> {
+    fn render_helm_release(
+        &mut self,
+        hr: &Object,
+        store: &release::ChartStore,
+        api: &BTreeSet<String>,
+        crds: &mut BTreeSet<String>,
+    ) -> Result<Unit, NotRendered> {
         let spec = hr.value.get("spec").cloned().unwrap_or(Value::Null);
         let ns = hr.key.namespace.clone();
-        let not = |message: String, pointer: &'static str| NotRendered { code: Code::HelmReleaseNotRendered, message, pointer };
-        let chart_at = if spec.get("chartRef").is_some() { "/spec/chartRef" } else { "/spec/chart" };
+        let not = |message: String, pointer: &'static str| NotRendered {
+            code: Code::HelmReleaseNotRendered,
+            message,
+            pointer,
+        };
+        let chart_at = if spec.get("chartRef").is_some() {
+            "/spec/chartRef"
+        } else {
+            "/spec/chart"
+        };
         let (chart, constraint, named) = match release::chart_wanted(&spec, &ns) {
             release::ChartWanted::Named { chart, version, source } => (chart.clone(), version, format!("chart `{chart}` from {source}")),
             release::ChartWanted::OciRef { kind, namespace, name } => {
@@ -110,28 +169,46 @@ impl Expander<'_> {
             release::ChartWanted::Missing => return Err(not("the chart is not rendered: the HelmRelease names no chart; the HelmRelease itself is checked".into(), "/spec")),
         };
         if store.is_empty() {
-            return Err(not(format!("the {named} is not rendered; the HelmRelease itself is checked"), chart_at));
+            return Err(not(
+                format!("the {named} is not rendered; the HelmRelease itself is checked"),
+                chart_at,
+            ));
         }
         let Some((path, version)) = store.find(&chart, &constraint) else {
             let have = store.versions(&chart);
-            let have = if have.is_empty() { "no version of it".to_string() } else { format!("only {}", have.join(", ")) };
+            let have = if have.is_empty() {
+                "no version of it".to_string()
+            } else {
+                format!("only {}", have.join(", "))
+            };
             return Err(not(
-                format!("the {named}, version `{constraint}`, is not rendered: the --charts directories have {have}; the HelmRelease itself is checked"),
+                format!(
+                    "the {named}, version `{constraint}`, is not rendered: the --charts directories have {have}; the HelmRelease itself is checked"
+                ),
                 chart_at,
             ));
         };
         let path = path.to_path_buf();
         let values = release::merge_values(&spec, &|kind, name| self.object_data(kind, &ns, name))
-            .map_err(|e| NotRendered { code: Code::HelmValuesInvalid, message: format!("the values cannot be read: {e}"), pointer: "/spec/valuesFrom" })?;
-        let rendered = release::render(&hr.key.name, &ns, &spec, &path, &version, &values, api).map_err(|e| NotRendered {
-            code: match e.kind {
-                helm::HelmErrorKind::Chart | helm::HelmErrorKind::KubeVersion => Code::HelmChartInvalid,
-                helm::HelmErrorKind::ReleaseName | helm::HelmErrorKind::Schema => Code::HelmValuesInvalid,
-                _ => Code::HelmTemplateFailed,
-            },
-            message: format!("{chart} {version}: {}", e.message),
-            pointer: "/spec/values",
-        })?;
+            .map_err(|e| NotRendered {
+                code: Code::HelmValuesInvalid,
+                message: format!("the values cannot be read: {e}"),
+                pointer: "/spec/valuesFrom",
+            })?;
+        let rendered = release::render(&hr.key.name, &ns, &spec, &path, &version, &values, api)
+            .map_err(|e| NotRendered {
+                code: match e.kind {
+                    helm::HelmErrorKind::Chart | helm::HelmErrorKind::KubeVersion => {
+                        Code::HelmChartInvalid
+                    }
+                    helm::HelmErrorKind::ReleaseName | helm::HelmErrorKind::Schema => {
+                        Code::HelmValuesInvalid
+                    }
+                    _ => Code::HelmTemplateFailed,
+                },
+                message: format!("{chart} {version}: {}", e.message),
+                pointer: "/spec/values",
+            })?;
         if !rendered.not_reproducible.is_empty() {
             let at = self.locate(hr, chart_at, true);
             self.out.diagnostics.push(
@@ -152,20 +229,39 @@ impl Expander<'_> {
             .iter()
             .filter_map(|(_, d)| {
                 let v = gotmpl::yaml::from_yaml(d).ok()?;
-                if v.get("kind").map(|k| gotmpl::funcs::strval(&k)) != Some("CustomResourceDefinition".into()) {
+                if v.get("kind").map(|k| gotmpl::funcs::strval(&k))
+                    != Some("CustomResourceDefinition".into())
+                {
                     return None;
                 }
                 let spec = v.get("spec")?;
-                let scope = spec.get("scope").map(|s| gotmpl::funcs::strval(&s)).unwrap_or_default();
-                let kind = spec.get("names")?.get("kind").map(|k| gotmpl::funcs::strval(&k))?;
-                (scope == "Cluster").then(|| (spec.get("group").map(|g| gotmpl::funcs::strval(&g)).unwrap_or_default(), kind))
+                let scope = spec
+                    .get("scope")
+                    .map(|s| gotmpl::funcs::strval(&s))
+                    .unwrap_or_default();
+                let kind = spec
+                    .get("names")?
+                    .get("kind")
+                    .map(|k| gotmpl::funcs::strval(&k))?;
+                (scope == "Cluster").then(|| {
+                    (
+                        spec.get("group")
+                            .map(|g| gotmpl::funcs::strval(&g))
+                            .unwrap_or_default(),
+                        kind,
+                    )
+                })
             })
             .collect();
         let here = hr.origin.clone();
         let mut objects = Vec::new();
         for (template, doc) in &rendered.documents {
             let locate_hr = self.locate(hr, "", false);
-            let parsed = crate::syntax::parse(&format!("{doc}\n"), &crate::syntax::Limits::default(), &|_| locate_hr.clone());
+            let parsed = crate::syntax::parse(
+                &format!("{doc}\n"),
+                &crate::syntax::Limits::default(),
+                &|_| locate_hr.clone(),
+            );
             for d in parsed.diagnostics {
                 self.out.diagnostics.push(d);
             }
@@ -173,24 +269,39 @@ impl Expander<'_> {
                 let locate = |_: &str, _: bool| self.locate(hr, "", false);
                 let extracted = object::extract(0, document.value, here.file, &locate);
                 for d in extracted.diagnostics {
-                    self.out.diagnostics.push(d.related(self.locate(hr, "", false), format!("rendered from {template}")));
+                    self.out.diagnostics.push(d.related(
+                        self.locate(hr, "", false),
+                        format!("rendered from {template}"),
+                    ));
                 }
                 for mut o in extracted.objects {
-                    if template.contains("/crds/") && o.key.kind == "CustomResourceDefinition" && !crds.insert(o.key.name.clone()) {
+                    if template.contains("/crds/")
+                        && o.key.kind == "CustomResourceDefinition"
+                        && !crds.insert(o.key.name.clone())
+                    {
                         continue;
                     }
                     o.origin = here.clone();
-                    let cluster_scoped = catalog.namespaced(&o.key.group, &o.key.kind) == Some(false) || crd_kinds.contains(&(o.key.group.clone(), o.key.kind.clone()));
+                    let cluster_scoped = catalog.namespaced(&o.key.group, &o.key.kind)
+                        == Some(false)
+                        || crd_kinds.contains(&(o.key.group.clone(), o.key.kind.clone()));
                     if !cluster_scoped && o.key.namespace.is_empty() {
                         o.key.namespace = rendered.namespace.clone();
-                        if let Some(m) = o.value.get_mut("metadata").and_then(Value::as_object_mut) {
-                            m.insert("namespace".into(), Value::String(rendered.namespace.clone()));
+                        if let Some(m) = o.value.get_mut("metadata").and_then(Value::as_object_mut)
+                        {
+                            m.insert(
+                                "namespace".into(),
+                                Value::String(rendered.namespace.clone()),
+                            );
                         }
                     }
                     super::set_metadata_map(
                         &mut o.value,
                         "labels",
-                        &[(release::NAME_LABEL.to_string(), hr.key.name.clone()), (release::NAMESPACE_LABEL.to_string(), ns.clone())],
+                        &[
+                            (release::NAME_LABEL.to_string(), hr.key.name.clone()),
+                            (release::NAMESPACE_LABEL.to_string(), ns.clone()),
+                        ],
                     );
                     objects.push(o);
                 }
@@ -198,7 +309,10 @@ impl Expander<'_> {
         }
         Ok(Unit {
             name: format!("HelmRelease/{ns}/{}", hr.key.name),
-            kind: UnitKind::Helm { namespace: ns.clone(), name: hr.key.name.clone() },
+            kind: UnitKind::Helm {
+                namespace: ns.clone(),
+                name: hr.key.name.clone(),
+            },
             path: rendered.chart_path.display().to_string(),
             objects,
             depends_on: Vec::<ObjectKey>::new(),

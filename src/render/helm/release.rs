@@ -29,7 +29,9 @@ impl ChartStore {
     pub fn open(dirs: &[PathBuf]) -> ChartStore {
         let mut charts = Vec::new();
         for dir in dirs {
-            let Ok(rd) = std::fs::read_dir(dir) else { continue };
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                continue;
+            };
             let mut entries: Vec<_> = rd.flatten().collect();
             entries.sort_by_key(|e| e.file_name());
             for e in entries {
@@ -51,12 +53,20 @@ impl ChartStore {
 
     /// The versions of `name` there are.
     pub fn versions(&self, name: &str) -> Vec<String> {
-        self.charts.iter().filter(|(n, _, _)| n == name).map(|(_, v, _)| v.to_string()).collect()
+        self.charts
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, v, _)| v.to_string())
+            .collect()
     }
 
     /// The highest version of `name` that `constraint` allows (`*` or empty: the highest).
     pub fn find(&self, name: &str, constraint: &str) -> Option<(&Path, String)> {
-        let c = if constraint.trim().is_empty() { "*" } else { constraint };
+        let c = if constraint.trim().is_empty() {
+            "*"
+        } else {
+            constraint
+        };
         let c = gotmpl::semver::Constraints::parse(c).ok()?;
         self.charts
             .iter()
@@ -83,10 +93,18 @@ fn split_name_version(stem: &str) -> Option<(&str, &str)> {
 /// helm-controller's release name: `spec.releaseName`, else `[targetNamespace-]name`,
 /// shortened past 53 characters to 40 characters, `-` and 12 hex digits of its SHA-256.
 pub fn release_name(hr_name: &str, spec: &Value) -> String {
-    if let Some(n) = spec.get("releaseName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(n) = spec
+        .get("releaseName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         return n.to_string();
     }
-    let name = match spec.get("targetNamespace").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    let name = match spec
+        .get("targetNamespace")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         Some(t) => format!("{t}-{hr_name}"),
         None => hr_name.to_string(),
     };
@@ -107,7 +125,11 @@ pub fn to_template_value(v: &Value) -> T {
         Value::Number(n) => T::Float(n.as_f64().unwrap_or(0.0)),
         Value::String(s) => T::from(s.as_str()),
         Value::Array(a) => T::list(a.iter().map(to_template_value).collect()),
-        Value::Object(m) => T::map(m.iter().map(|(k, v)| (k.clone(), to_template_value(v))).collect()),
+        Value::Object(m) => T::map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), to_template_value(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -130,7 +152,12 @@ pub fn values_refs(spec: &Value) -> Vec<ValuesRef> {
                     ValuesRef {
                         kind: s("kind"),
                         name: s("name"),
-                        key: r.get("valuesKey").and_then(Value::as_str).filter(|k| !k.is_empty()).unwrap_or("values.yaml").to_string(),
+                        key: r
+                            .get("valuesKey")
+                            .and_then(Value::as_str)
+                            .filter(|k| !k.is_empty())
+                            .unwrap_or("values.yaml")
+                            .to_string(),
                         target_path: s("targetPath"),
                         optional: r.get("optional").and_then(Value::as_bool).unwrap_or(false),
                     }
@@ -142,7 +169,10 @@ pub fn values_refs(spec: &Value) -> Vec<ValuesRef> {
 
 /// helm-controller's values: each `valuesFrom` in order (looked up with `lookup(kind, name)`,
 /// which gives the object's data as text), then `spec.values`, merged map into map.
-pub fn merge_values(spec: &Value, lookup: &dyn Fn(&str, &str) -> Option<BTreeMap<String, String>>) -> Result<T, String> {
+pub fn merge_values(
+    spec: &Value,
+    lookup: &dyn Fn(&str, &str) -> Option<BTreeMap<String, String>>,
+) -> Result<T, String> {
     let out = T::map(Default::default());
     for r in values_refs(spec) {
         let Some(data) = lookup(&r.kind, &r.name) else {
@@ -155,20 +185,37 @@ pub fn merge_values(spec: &Value, lookup: &dyn Fn(&str, &str) -> Option<BTreeMap
             if r.optional {
                 continue;
             }
-            return Err(format!("missing key '{}' in {} '{}'", r.key, r.kind, r.name));
+            return Err(format!(
+                "missing key '{}' in {} '{}'",
+                r.key, r.kind, r.name
+            ));
         };
         if r.target_path.is_empty() {
             match gotmpl::yaml::from_yaml(text) {
                 Ok(v @ T::Map(_)) => super::strvals::merge_maps(&out, &v),
                 Ok(T::Nil) => {}
-                Ok(_) => return Err(format!("unable to read values from key '{}' in {} '{}': not a mapping", r.key, r.kind, r.name)),
-                Err(e) => return Err(format!("unable to read values from key '{}' in {} '{}': {e}", r.key, r.kind, r.name)),
+                Ok(_) => {
+                    return Err(format!(
+                        "unable to read values from key '{}' in {} '{}': not a mapping",
+                        r.key, r.kind, r.name
+                    ));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "unable to read values from key '{}' in {} '{}': {e}",
+                        r.key, r.kind, r.name
+                    ));
+                }
             }
         } else {
             // helm-controller sets a single value at the path, typed as --set types it.
             let expr = format!("{}={}", r.target_path, text.replace(',', "\\,"));
-            super::strvals::parse_into(&expr, &out, super::strvals::Mode::Typed)
-                .map_err(|e| format!("unable to replace values at targetPath '{}': {e}", r.target_path))?;
+            super::strvals::parse_into(&expr, &out, super::strvals::Mode::Typed).map_err(|e| {
+                format!(
+                    "unable to replace values at targetPath '{}': {e}",
+                    r.target_path
+                )
+            })?;
         }
     }
     if let Some(v) = spec.get("values")
@@ -181,29 +228,69 @@ pub fn merge_values(spec: &Value, lookup: &dyn Fn(&str, &str) -> Option<BTreeMap
 
 /// The chart a HelmRelease names, as (chart name, version constraint, what names it).
 pub enum ChartWanted {
-    Named { chart: String, version: String, source: String },
+    Named {
+        chart: String,
+        version: String,
+        source: String,
+    },
     /// `spec.chartRef` to an OCIRepository: the chart is the last element of its URL.
-    OciRef { kind: String, namespace: String, name: String },
+    OciRef {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     /// A chart inside a GitRepository or Bucket: a path, not built here.
-    InSource { chart: String, source: String },
+    InSource {
+        chart: String,
+        source: String,
+    },
     Missing,
 }
 
 pub fn chart_wanted(spec: &Value, hr_namespace: &str) -> ChartWanted {
     if let Some(r) = spec.get("chartRef") {
         let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let namespace = Some(s("namespace")).filter(|n| !n.is_empty()).unwrap_or_else(|| hr_namespace.to_string());
-        return ChartWanted::OciRef { kind: s("kind"), namespace, name: s("name") };
+        let namespace = Some(s("namespace"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| hr_namespace.to_string());
+        return ChartWanted::OciRef {
+            kind: s("kind"),
+            namespace,
+            name: s("name"),
+        };
     }
-    let Some(cs) = spec.pointer("/chart/spec") else { return ChartWanted::Missing };
-    let chart = cs.get("chart").and_then(Value::as_str).unwrap_or("").to_string();
-    let version = cs.get("version").and_then(Value::as_str).unwrap_or("*").to_string();
-    let kind = cs.pointer("/sourceRef/kind").and_then(Value::as_str).unwrap_or("").to_string();
-    let source = format!("{kind}/{}", cs.pointer("/sourceRef/name").and_then(Value::as_str).unwrap_or(""));
+    let Some(cs) = spec.pointer("/chart/spec") else {
+        return ChartWanted::Missing;
+    };
+    let chart = cs
+        .get("chart")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let version = cs
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or("*")
+        .to_string();
+    let kind = cs
+        .pointer("/sourceRef/kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let source = format!(
+        "{kind}/{}",
+        cs.pointer("/sourceRef/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    );
     if kind == "GitRepository" || kind == "Bucket" {
         return ChartWanted::InSource { chart, source };
     }
-    ChartWanted::Named { chart, version, source }
+    ChartWanted::Named {
+        chart,
+        version,
+        source,
+    }
 }
 
 /// The chart name and version constraint an OCIRepository's spec gives.
@@ -241,11 +328,26 @@ pub fn render(
     values: &T,
     api_versions: &BTreeSet<String>,
 ) -> Result<Rendered, super::HelmError> {
-    let chart = chart::load(chart_path).map_err(|e| super::HelmError { kind: super::HelmErrorKind::Chart, message: e.to_string() })?;
-    let namespace = spec.get("targetNamespace").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(hr_namespace).to_string();
-    let opts = ReleaseOptions { name: release_name(hr_name, spec), namespace: namespace.clone(), ..ReleaseOptions::default() };
+    let chart = chart::load(chart_path).map_err(|e| super::HelmError {
+        kind: super::HelmErrorKind::Chart,
+        message: e.to_string(),
+    })?;
+    let namespace = spec
+        .get("targetNamespace")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(hr_namespace)
+        .to_string();
+    let opts = ReleaseOptions {
+        name: release_name(hr_name, spec),
+        namespace: namespace.clone(),
+        ..ReleaseOptions::default()
+    };
     let release = super::render(chart, values, &opts, api_versions)?;
-    let crds_policy = spec.pointer("/install/crds").and_then(Value::as_str).unwrap_or("Create");
+    let crds_policy = spec
+        .pointer("/install/crds")
+        .and_then(Value::as_str)
+        .unwrap_or("Create");
     let mut documents = Vec::new();
     if crds_policy != "Skip" {
         for (name, text) in &release.crds {
@@ -275,12 +377,30 @@ mod tests {
     #[test]
     fn release_names_as_helm_controller() {
         assert_eq!(release_name("plex", &serde_json::json!({})), "plex");
-        assert_eq!(release_name("plex", &serde_json::json!({"targetNamespace": "media"})), "media-plex");
-        assert_eq!(release_name("plex", &serde_json::json!({"releaseName": "p"})), "p");
-        let long = release_name("a-very-long-helm-release-name-that-goes-on-and-on", &serde_json::json!({"targetNamespace": "namespace"}));
+        assert_eq!(
+            release_name("plex", &serde_json::json!({"targetNamespace": "media"})),
+            "media-plex"
+        );
+        assert_eq!(
+            release_name("plex", &serde_json::json!({"releaseName": "p"})),
+            "p"
+        );
+        let long = release_name(
+            "a-very-long-helm-release-name-that-goes-on-and-on",
+            &serde_json::json!({"targetNamespace": "namespace"}),
+        );
         assert_eq!(long.len(), 53);
-        assert!(long.starts_with("namespace-a-very-long-helm-release-name-"), "{long}");
-        assert_eq!(split_name_version("app-template-5.0.0"), Some(("app-template", "5.0.0")));
-        assert_eq!(split_name_version("prometheus-blackbox-exporter-11.17.2"), Some(("prometheus-blackbox-exporter", "11.17.2")));
+        assert!(
+            long.starts_with("namespace-a-very-long-helm-release-name-"),
+            "{long}"
+        );
+        assert_eq!(
+            split_name_version("app-template-5.0.0"),
+            Some(("app-template", "5.0.0"))
+        );
+        assert_eq!(
+            split_name_version("prometheus-blackbox-exporter-11.17.2"),
+            Some(("prometheus-blackbox-exporter", "11.17.2"))
+        );
     }
 }

@@ -382,13 +382,21 @@ impl Validator<'_> {
         }
         if let Some(x) = num(v) {
             // (keyword, fails when) for the bounds of a number.
-            let bounds: [(&str, fn(f64, f64) -> bool); 4] =
-                [("minimum", |x, m| x < m), ("maximum", |x, m| x > m), ("exclusiveMinimum", |x, m| x <= m), ("exclusiveMaximum", |x, m| x >= m)];
+            let bounds: [(&str, fn(f64, f64) -> bool); 4] = [
+                ("minimum", |x, m| x < m),
+                ("maximum", |x, m| x > m),
+                ("exclusiveMinimum", |x, m| x <= m),
+                ("exclusiveMaximum", |x, m| x >= m),
+            ];
             for (kw, fails) in bounds {
                 if let Some(m) = s.get(kw).and_then(J::as_f64)
                     && fails(x, m)
                 {
-                    errors.push(err(format!("{kw}: got {}, want {}", fmt_num(x), fmt_num(m))));
+                    errors.push(err(format!(
+                        "{kw}: got {}, want {}",
+                        fmt_num(x),
+                        fmt_num(m)
+                    )));
                 }
             }
             if let Some(m) = s.get("multipleOf").and_then(J::as_f64)
@@ -694,7 +702,13 @@ impl Validator<'_> {
 }
 
 /// `minLength`/`maxLength`, `minItems`/`maxItems`, `minProperties`/`maxProperties`.
-fn count_bounds(s: &serde_json::Map<String, J>, what: &str, n: u64, errors: &mut Vec<Error>, err: &dyn Fn(String) -> Error) {
+fn count_bounds(
+    s: &serde_json::Map<String, J>,
+    what: &str,
+    n: u64,
+    errors: &mut Vec<Error>,
+    err: &dyn Fn(String) -> Error,
+) {
     if let Some(m) = s.get(&format!("min{what}")).and_then(J::as_u64)
         && n < m
     {
