@@ -65,7 +65,7 @@ fn messages(text: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
         let Some((decl, number)) = line.trim_end_matches(';').split_once('=') else {
             continue;
         };
-        let number = number.trim().split_whitespace().next().unwrap_or("");
+        let number = number.split_whitespace().next().unwrap_or("");
         let words: Vec<&str> = decl.split_whitespace().collect();
         let field = if let Some(map) = decl.trim().strip_prefix("map<") {
             let (types, name) = map.split_once('>').ok_or("bad map")?;

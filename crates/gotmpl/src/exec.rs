@@ -76,6 +76,8 @@ impl Default for Limits {
     }
 }
 
+type TreeMap = HashMap<String, Rc<Tree>>;
+
 /// A set of named templates sharing functions, as a Go `*template.Template` and its
 /// associated templates.
 #[derive(Clone)]
@@ -83,7 +85,7 @@ pub struct Templates {
     trees: Rc<HashMap<String, Rc<Tree>>>,
     /// A `tpl` text parsed over the set: its own name and its `define`s shadow the set's, for
     /// that one execution.
-    overlays: Vec<(String, Rc<HashMap<String, Rc<Tree>>>)>,
+    overlays: Vec<(String, Rc<TreeMap>)>,
     /// The name of the set itself, as Go's errors name it (`template: no template "x"
     /// associated with template "gotpl"`); Helm's is `gotpl`.
     pub root_name: String,
@@ -722,8 +724,12 @@ impl Exec {
             && matches!(t.as_bytes()[1], b'x' | b'X')
             && !t.contains(['p', 'P']);
         let is_rune = t.starts_with('\'');
-        if n.float.is_some() && !is_hex_int && !is_rune && t.contains(['.', 'e', 'E', 'p', 'P']) {
-            return Ok(Value::Float(n.float.unwrap()));
+        if let Some(f) = n.float
+            && !is_hex_int
+            && !is_rune
+            && t.contains(['.', 'e', 'E', 'p', 'P'])
+        {
+            return Ok(Value::Float(f));
         }
         if let Some(i) = n.int {
             return Ok(Value::Int(i));

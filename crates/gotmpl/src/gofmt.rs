@@ -100,7 +100,7 @@ pub fn format_float(f: f64, fmt: char, prec: Option<usize>) -> String {
                 None => 6,
                 Some(p) => p.max(1),
             };
-            if prec.is_some() && eprec > digits.len() && digits.len() as i32 >= exp + 1 {
+            if prec.is_some() && eprec > digits.len() && digits.len() as i32 > exp {
                 eprec = digits.len();
             }
             if prec.is_none() {
@@ -593,7 +593,7 @@ mod tests {
             sprintf(
                 "%.2f|%5d|%-4s|%05d|%x|%q|%v",
                 &[
-                    Value::Float(3.14159),
+                    Value::Float(1.23456),
                     Value::Int(42),
                     "ab".into(),
                     Value::Int(-42),
@@ -602,7 +602,7 @@ mod tests {
                     Value::Nil
                 ]
             ),
-            "3.14|   42|ab  |-0042|ff|\"a\\\"b\"|<nil>"
+            "1.23|   42|ab  |-0042|ff|\"a\\\"b\"|<nil>"
         );
         assert_eq!(
             sprintf("%d %s", &["x".into()]),

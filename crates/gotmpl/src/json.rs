@@ -111,7 +111,7 @@ pub fn float(f: f64) -> Result<String, String> {
         ));
     }
     let a = f.abs();
-    if a != 0.0 && (a < 1e-6 || a >= 1e21) {
+    if a != 0.0 && !(1e-6..1e21).contains(&a) {
         let s = format!("{f:e}");
         let (m, e) = s.split_once('e').unwrap();
         let (sign, d) = match e.strip_prefix('-') {

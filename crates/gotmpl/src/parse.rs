@@ -499,7 +499,7 @@ impl Parser<'_> {
     fn pipeline(&mut self, context: &str, end: ItemType) -> R<Pipe> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.errorf(format!("max expression depth exceeded")));
+            return Err(self.errorf("max expression depth exceeded".into()));
         }
         let r = crate::grow(|| self.pipeline_inner(context, end));
         self.depth -= 1;

@@ -342,14 +342,12 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
                             off = sign * (hh * 3600 + mm * 60);
                         }
                     }
-                    t if t.starts_with(['.', ',']) => {
-                        if v.starts_with(['.', ',']) {
-                            v = &v[1..];
-                            let n = v.bytes().take_while(|b| b.is_ascii_digit()).count();
-                            let digits = format!("{:0<9}", &v[..n.min(9)]);
-                            nanos = digits.parse().unwrap_or(0);
-                            v = &v[n..];
-                        }
+                    t if t.starts_with(['.', ',']) && v.starts_with(['.', ',']) => {
+                        v = &v[1..];
+                        let n = v.bytes().take_while(|b| b.is_ascii_digit()).count();
+                        let digits = format!("{:0<9}", &v[..n.min(9)]);
+                        nanos = digits.parse().unwrap_or(0);
+                        v = &v[n..];
                     }
                     _ => {}
                 }

@@ -109,14 +109,15 @@ fn json_documents(root: &Path) -> Vec<Vec<u8>> {
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_dir() {
                 stack.push(e.path());
-            } else if ft.is_file() && e.file_name().to_string_lossy().ends_with(".json") {
-                if let Ok(data) = std::fs::read(e.path()) {
-                    total += data.len() as u64;
-                    if total > MAX_CHART_BYTES || out.len() > MAX_FILES {
-                        return out;
-                    }
-                    out.push(data);
+            } else if ft.is_file()
+                && e.file_name().to_string_lossy().ends_with(".json")
+                && let Ok(data) = std::fs::read(e.path())
+            {
+                total += data.len() as u64;
+                if total > MAX_CHART_BYTES || out.len() > MAX_FILES {
+                    return out;
                 }
+                out.push(data);
             }
         }
     }

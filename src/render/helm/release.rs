@@ -167,12 +167,12 @@ pub fn values_refs(spec: &Value) -> Vec<ValuesRef> {
         .unwrap_or_default()
 }
 
+/// Finds a ConfigMap's or Secret's data by (kind, name), as text.
+pub type DataLookup<'a> = dyn Fn(&str, &str) -> Option<BTreeMap<String, String>> + 'a;
+
 /// helm-controller's values: each `valuesFrom` in order (looked up with `lookup(kind, name)`,
 /// which gives the object's data as text), then `spec.values`, merged map into map.
-pub fn merge_values(
-    spec: &Value,
-    lookup: &dyn Fn(&str, &str) -> Option<BTreeMap<String, String>>,
-) -> Result<T, String> {
+pub fn merge_values(spec: &Value, lookup: &DataLookup) -> Result<T, String> {
     let out = T::map(Default::default());
     for r in values_refs(spec) {
         let Some(data) = lookup(&r.kind, &r.name) else {

@@ -382,7 +382,8 @@ impl Validator<'_> {
         }
         if let Some(x) = num(v) {
             // (keyword, fails when) for the bounds of a number.
-            let bounds: [(&str, fn(f64, f64) -> bool); 4] = [
+            type Fails = fn(f64, f64) -> bool;
+            let bounds: [(&str, Fails); 4] = [
                 ("minimum", |x, m| x < m),
                 ("maximum", |x, m| x > m),
                 ("exclusiveMinimum", |x, m| x <= m),

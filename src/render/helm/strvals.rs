@@ -92,12 +92,12 @@ impl P<'_> {
     fn until(&mut self, stops: &[char]) -> (String, Option<char>) {
         let mut out = String::new();
         while let Some(c) = self.peek() {
-            if c == '\\' {
-                if let Some(n) = self.s.get(self.i + 1) {
-                    out.push(*n);
-                    self.i += 2;
-                    continue;
-                }
+            if c == '\\'
+                && let Some(n) = self.s.get(self.i + 1)
+            {
+                out.push(*n);
+                self.i += 2;
+                continue;
             }
             if stops.contains(&c) {
                 return (out, Some(c));

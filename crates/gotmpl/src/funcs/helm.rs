@@ -100,7 +100,7 @@ pub fn register(m: &mut FuncMap) {
         crate::toml::to_toml(&a[0]).map(Value::from)
     });
     reg(m, "fromToml", &[P::Str], None, |_, a| {
-        Ok(crate::toml::from_toml(s(&a[0])).unwrap_or_else(|e| error_map(e)))
+        Ok(crate::toml::from_toml(s(&a[0])).unwrap_or_else(error_map))
     });
     reg(
         m,

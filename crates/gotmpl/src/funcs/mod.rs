@@ -132,11 +132,7 @@ pub fn to_float64(v: &Value) -> f64 {
         Value::Int(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => *b as i64 as f64,
-        Value::String(s) => s
-            .parse::<f64>()
-            .ok()
-            .filter(|_| !s.starts_with(['+']) || true)
-            .unwrap_or(0.0),
+        Value::String(s) => s.parse::<f64>().unwrap_or(0.0),
         _ => 0.0,
     }
 }

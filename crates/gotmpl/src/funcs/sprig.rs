@@ -1530,7 +1530,7 @@ pub fn base64_encode(b: &[u8]) -> String {
 pub fn base64_decode(st: &str) -> Result<Vec<u8>, String> {
     let st = st.trim_end_matches(['\r', '\n']);
     let clean: Vec<u8> = st.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-    if clean.len() % 4 != 0 {
+    if !clean.len().is_multiple_of(4) {
         return Err(format!(
             "illegal base64 data at input byte {}",
             clean.len() / 4 * 4
@@ -1597,7 +1597,7 @@ fn base32_encode(b: &[u8]) -> String {
 
 fn base32_decode(st: &str) -> Result<Vec<u8>, String> {
     let clean: Vec<u8> = st.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-    if clean.len() % 8 != 0 {
+    if !clean.len().is_multiple_of(8) {
         return Err(format!(
             "illegal base32 data at input byte {}",
             clean.len() / 8 * 8
