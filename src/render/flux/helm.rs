@@ -1,5 +1,6 @@
 //! HelmReleases of a Flux tree rendered into units of their own, when their chart is vendored
-//! (`--charts`): the chart and values found as helm-controller finds them
+//! (`--charts`) or kept in the repository read (a GitRepository path, or a `--source`
+//! mapping): the chart and values found as helm-controller finds them
 //! (`render::helm::release`), the documents parsed as any manifest is, placed at the
 //! HelmRelease, in its target namespace, with helm-controller's origin labels. A HelmRelease
 //! whose chart is not on disk, or whose values cannot be read, is reported and left
@@ -36,11 +37,7 @@ impl Expander<'_> {
             return;
         }
         let store = release::ChartStore::open(&self.options.charts);
-        let api = if store.is_empty() {
-            BTreeSet::new()
-        } else {
-            self.api_versions()
-        };
+        let api = self.api_versions();
         // CRDs a chart's crds/ folder installs: Helm creates them only when absent.
         let mut crds: BTreeSet<String> = self
             .out
@@ -163,8 +160,15 @@ impl Expander<'_> {
                 };
                 (chart.clone(), version, format!("chart `{chart}` from {kind}/{name}"))
             }
-            release::ChartWanted::InSource { chart, source } => {
-                return Err(not(format!("the chart `{chart}` is not rendered: charts inside a {source} are not built yet; the HelmRelease itself is checked"), chart_at));
+            release::ChartWanted::InSource { chart, kind, namespace, name } => {
+                let (files, dir) = self.chart_in_source(&chart, &kind, &namespace, &name).map_err(|m| not(m, chart_at))?;
+                let display = self.sources.display(&dir);
+                let loaded = helm::chart::load_files(&display, files).map_err(|e| NotRendered {
+                    code: Code::HelmChartInvalid,
+                    message: format!("the chart `{chart}` in {kind}/{name} cannot be loaded: {}", e.message),
+                    pointer: chart_at,
+                })?;
+                return self.finish_helm_release(hr, &spec, loaded, std::path::PathBuf::from(display), chart_at, api, crds);
             }
             release::ChartWanted::Missing => return Err(not("the chart is not rendered: the HelmRelease names no chart; the HelmRelease itself is checked".into(), "/spec")),
         };
@@ -188,14 +192,80 @@ impl Expander<'_> {
                 chart_at,
             ));
         };
-        let path = path.to_path_buf();
-        let values = release::merge_values(&spec, &|kind, name| self.object_data(kind, &ns, name))
+        let loaded = helm::chart::load(path).map_err(|e| NotRendered {
+            code: Code::HelmChartInvalid,
+            message: format!("{chart} {version}: {}", e.message),
+            pointer: chart_at,
+        })?;
+        self.finish_helm_release(hr, &spec, loaded, path.to_path_buf(), chart_at, api, crds)
+    }
+
+    /// The files of a chart directory inside a Flux source this tree reads (the repository
+    /// itself, or a `--source` mapping), and that directory.
+    fn chart_in_source(
+        &self,
+        chart: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(Vec<(String, Vec<u8>)>, String), String> {
+        let mapped = self
+            .options
+            .sources
+            .get(&format!("{kind}/{namespace}/{name}"))
+            .or_else(|| self.options.sources.get(&format!("{namespace}/{name}")));
+        let base = match mapped {
+            Some(p) => crate::source::join(self.sources.focus(), p).unwrap_or_default(),
+            None if kind == "GitRepository" && self.other_repository(namespace, name).is_none() => {
+                self.sources.focus().to_string()
+            }
+            None => {
+                return Err(format!(
+                    "the chart `{chart}` is in {kind}/{namespace}/{name}, which is not this repository: not rendered (map it with `--source {kind}/{namespace}/{name}=PATH`); the HelmRelease itself is checked"
+                ));
+            }
+        };
+        let dir = super::secure_join(&base, chart);
+        if !self.sources.is_dir(&dir) {
+            return Err(format!(
+                "the chart `{chart}` of {kind}/{name} is not a directory of the input (`{}`); the HelmRelease itself is checked",
+                self.sources.display(&dir)
+            ));
+        }
+        let prefix = format!("{dir}/");
+        let mut files = Vec::new();
+        for id in self.sources.files_under(&dir) {
+            let path = self.sources.path(id);
+            let rel = path.strip_prefix(&prefix).unwrap_or(path).to_string();
+            let bytes = self
+                .sources
+                .bytes(id)
+                .map_err(|d| format!("the chart `{chart}` cannot be read: {}", d.message))?;
+            files.push((rel, bytes.to_vec()));
+        }
+        Ok((files, dir))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_helm_release(
+        &mut self,
+        hr: &Object,
+        spec: &Value,
+        loaded: helm::chart::Chart,
+        path: std::path::PathBuf,
+        chart_at: &'static str,
+        api: &BTreeSet<String>,
+        crds: &mut BTreeSet<String>,
+    ) -> Result<Unit, NotRendered> {
+        let ns = hr.key.namespace.clone();
+        let (chart, version) = (loaded.name.clone(), loaded.version.clone());
+        let values = release::merge_values(spec, &|kind, name| self.object_data(kind, &ns, name))
             .map_err(|e| NotRendered {
-                code: Code::HelmValuesInvalid,
-                message: format!("the values cannot be read: {e}"),
-                pointer: "/spec/valuesFrom",
-            })?;
-        let rendered = release::render(&hr.key.name, &ns, &spec, &path, &version, &values, api)
+            code: Code::HelmValuesInvalid,
+            message: format!("the values cannot be read: {e}"),
+            pointer: "/spec/valuesFrom",
+        })?;
+        let rendered = release::render(&hr.key.name, &ns, spec, loaded, &path, &values, api)
             .map_err(|e| NotRendered {
                 code: match e.kind {
                     helm::HelmErrorKind::Chart | helm::HelmErrorKind::KubeVersion => {

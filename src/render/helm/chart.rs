@@ -94,6 +94,31 @@ pub fn load(path: &Path) -> Result<Chart, LoadError> {
     Ok(chart)
 }
 
+/// Loads a chart from its files (paths relative to the chart's directory, `/`-separated), as
+/// a chart directory inside a Git repository gives them: `.helmignore` applied, every `.json`
+/// file kept for schema references.
+pub fn load_files(display: &str, mut files: Vec<(String, Vec<u8>)>) -> Result<Chart, LoadError> {
+    let err = |m: String| LoadError {
+        path: display.to_string(),
+        message: m,
+    };
+    let json: Vec<Vec<u8>> = files
+        .iter()
+        .filter(|(p, _)| p.ends_with(".json"))
+        .map(|(_, d)| d.clone())
+        .collect();
+    let rules = files
+        .iter()
+        .find(|(p, _)| p == ".helmignore")
+        .map(|(_, d)| Ignore::parse(&String::from_utf8_lossy(d)))
+        .unwrap_or_else(|| Ignore::parse(""));
+    files.retain(|(p, _)| !rules.ignored_path(p));
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut chart = from_files(files, "").map_err(err)?;
+    chart.json_documents = json;
+    Ok(chart)
+}
+
 /// The `.json` files under a chart directory (subcharts included), ignoring `.helmignore`.
 fn json_documents(root: &Path) -> Vec<Vec<u8>> {
     let mut out = Vec::new();

@@ -239,10 +239,12 @@ pub enum ChartWanted {
         namespace: String,
         name: String,
     },
-    /// A chart inside a GitRepository or Bucket: a path, not built here.
+    /// A chart inside a GitRepository or Bucket: a path in that source.
     InSource {
         chart: String,
-        source: String,
+        kind: String,
+        namespace: String,
+        name: String,
     },
     Missing,
 }
@@ -277,14 +279,25 @@ pub fn chart_wanted(spec: &Value, hr_namespace: &str) -> ChartWanted {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let source = format!(
-        "{kind}/{}",
-        cs.pointer("/sourceRef/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    );
+    let name = cs
+        .pointer("/sourceRef/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let source = format!("{kind}/{name}");
     if kind == "GitRepository" || kind == "Bucket" {
-        return ChartWanted::InSource { chart, source };
+        let namespace = cs
+            .pointer("/sourceRef/namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(hr_namespace)
+            .to_string();
+        return ChartWanted::InSource {
+            chart,
+            kind,
+            namespace,
+            name,
+        };
     }
     ChartWanted::Named {
         chart,
@@ -323,15 +336,12 @@ pub fn render(
     hr_name: &str,
     hr_namespace: &str,
     spec: &Value,
+    chart: chart::Chart,
     chart_path: &Path,
-    chart_version: &str,
     values: &T,
     api_versions: &BTreeSet<String>,
 ) -> Result<Rendered, super::HelmError> {
-    let chart = chart::load(chart_path).map_err(|e| super::HelmError {
-        kind: super::HelmErrorKind::Chart,
-        message: e.to_string(),
-    })?;
+    let chart_version = chart.version.clone();
     let namespace = spec
         .get("targetNamespace")
         .and_then(Value::as_str)
@@ -361,7 +371,7 @@ pub fn render(
     }
     Ok(Rendered {
         chart_path: chart_path.to_path_buf(),
-        chart_version: chart_version.to_string(),
+        chart_version,
         release: opts.name,
         namespace,
         documents,
