@@ -246,6 +246,85 @@ impl Expander<'_> {
         Ok((files, dir))
     }
 
+    /// `spec.postRenderers[].kustomize` (patches, strategic-merge and JSON 6902 patches,
+    /// images) applied in order by kiln's kustomize, as helm-controller applies them with
+    /// kustomize's.
+    fn post_render(
+        &mut self,
+        hr: &Object,
+        spec: &Value,
+        objects: Vec<Object>,
+    ) -> Result<Vec<Object>, NotRendered> {
+        let Some(renderers) = spec.get("postRenderers").and_then(Value::as_array) else {
+            return Ok(objects);
+        };
+        let origin = hr.origin.clone();
+        let mut values: Vec<Value> = objects.into_iter().map(|o| o.value).collect();
+        for (i, r) in renderers.iter().enumerate() {
+            let Some(k) = r.get("kustomize").and_then(Value::as_object) else {
+                continue;
+            };
+            let mut kustomization = serde_json::Map::new();
+            kustomization.insert(
+                "apiVersion".into(),
+                "kustomize.config.k8s.io/v1beta1".into(),
+            );
+            kustomization.insert("kind".into(), "Kustomization".into());
+            kustomization.insert("resources".into(), serde_json::json!(["rendered.yaml"]));
+            for field in [
+                "patches",
+                "patchesStrategicMerge",
+                "patchesJson6902",
+                "images",
+            ] {
+                if let Some(v) = k.get(field) {
+                    kustomization.insert(field.into(), v.clone());
+                }
+            }
+            let kustomization_text = crate::syntax::emit::to_yaml(&Value::Object(kustomization));
+            let rendered_text = crate::syntax::emit::to_yaml_stream(values.iter());
+            let files = [
+                ("kustomization.yaml", kustomization_text.as_str()),
+                ("rendered.yaml", rendered_text.as_str()),
+            ];
+            let set = crate::source::SourceSet::from_memory("post-renderer", &files);
+            let kz = crate::render::kustomize::Kustomizer::new(
+                &set,
+                crate::render::kustomize::LoadRestrictor::None,
+            );
+            match kz.build("") {
+                Ok(built) => {
+                    values = built
+                        .resources
+                        .into_iter()
+                        .map(|r| r.into_value())
+                        .collect()
+                }
+                Err(e) => {
+                    return Err(NotRendered {
+                        code: Code::HelmTemplateFailed,
+                        message: format!(
+                            "post-renderer {i} (kustomize) fails: {}",
+                            e.diagnostic.message
+                        ),
+                        pointer: "/spec/postRenderers",
+                    });
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for v in values {
+            let locate = |_: &str, _: bool| self.locate(hr, "/spec/postRenderers", false);
+            let extracted = object::extract(0, v, origin.file, &locate);
+            self.out.diagnostics.extend(extracted.diagnostics);
+            for mut o in extracted.objects {
+                o.origin = origin.clone();
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn finish_helm_release(
         &mut self,
@@ -325,6 +404,7 @@ impl Expander<'_> {
             .collect();
         let here = hr.origin.clone();
         let mut objects = Vec::new();
+        let mut crd_objects = Vec::new();
         for (template, doc) in &rendered.documents {
             let locate_hr = self.locate(hr, "", false);
             let parsed = crate::syntax::parse(
@@ -352,30 +432,38 @@ impl Expander<'_> {
                         continue;
                     }
                     o.origin = here.clone();
-                    let cluster_scoped = catalog.namespaced(&o.key.group, &o.key.kind)
-                        == Some(false)
-                        || crd_kinds.contains(&(o.key.group.clone(), o.key.kind.clone()));
-                    if !cluster_scoped && o.key.namespace.is_empty() {
-                        o.key.namespace = rendered.namespace.clone();
-                        if let Some(m) = o.value.get_mut("metadata").and_then(Value::as_object_mut)
-                        {
-                            m.insert(
-                                "namespace".into(),
-                                Value::String(rendered.namespace.clone()),
-                            );
-                        }
+                    if template.contains("/crds/") {
+                        crd_objects.push(o);
+                    } else {
+                        objects.push(o);
                     }
-                    super::set_metadata_map(
-                        &mut o.value,
-                        "labels",
-                        &[
-                            (release::NAME_LABEL.to_string(), hr.key.name.clone()),
-                            (release::NAMESPACE_LABEL.to_string(), ns.clone()),
-                        ],
-                    );
-                    objects.push(o);
                 }
             }
+        }
+        // helm-controller's post-renderers: the user's kustomize ones in order (CRDs of crds/
+        // are not post-rendered), then its origin labels.
+        let objects = self.post_render(hr, spec, objects)?;
+        let mut objects: Vec<Object> = crd_objects.into_iter().chain(objects).collect();
+        for o in &mut objects {
+            let cluster_scoped = catalog.namespaced(&o.key.group, &o.key.kind) == Some(false)
+                || crd_kinds.contains(&(o.key.group.clone(), o.key.kind.clone()));
+            if !cluster_scoped && o.key.namespace.is_empty() {
+                o.key.namespace = rendered.namespace.clone();
+                if let Some(m) = o.value.get_mut("metadata").and_then(Value::as_object_mut) {
+                    m.insert(
+                        "namespace".into(),
+                        Value::String(rendered.namespace.clone()),
+                    );
+                }
+            }
+            super::set_metadata_map(
+                &mut o.value,
+                "labels",
+                &[
+                    (release::NAME_LABEL.to_string(), hr.key.name.clone()),
+                    (release::NAMESPACE_LABEL.to_string(), ns.clone()),
+                ],
+            );
         }
         Ok(Unit {
             name: format!("HelmRelease/{ns}/{}", hr.key.name),
