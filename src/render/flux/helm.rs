@@ -337,7 +337,44 @@ impl Expander<'_> {
         crds: &mut BTreeSet<String>,
     ) -> Result<Unit, NotRendered> {
         let ns = hr.key.namespace.clone();
+        let mut loaded = loaded;
         let (chart, version) = (loaded.name.clone(), loaded.version.clone());
+        // `valuesFiles`: files of the chart merged in order, replacing its values.yaml.
+        if let Some(files) = spec
+            .pointer("/chart/spec/valuesFiles")
+            .and_then(Value::as_array)
+        {
+            let merged = gotmpl::Value::map(Default::default());
+            for f in files.iter().filter_map(Value::as_str) {
+                let text = if f == "values.yaml" {
+                    None
+                } else {
+                    loaded
+                        .files
+                        .get(f.trim_start_matches("./"))
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                };
+                let value = match (f, text) {
+                    ("values.yaml", _) => loaded.values.deep_copy(),
+                    (_, Some(t)) => gotmpl::yaml::from_yaml(&t).map_err(|e| NotRendered {
+                        code: Code::HelmValuesInvalid,
+                        message: format!("{chart} {version}: valuesFiles `{f}`: {e}"),
+                        pointer: "/spec/chart/spec/valuesFiles",
+                    })?,
+                    (_, None) => {
+                        return Err(NotRendered {
+                            code: Code::HelmValuesInvalid,
+                            message: format!(
+                                "{chart} {version}: valuesFiles `{f}` is not a file of the chart"
+                            ),
+                            pointer: "/spec/chart/spec/valuesFiles",
+                        });
+                    }
+                };
+                helm::strvals::merge_maps(&merged, &value);
+            }
+            loaded.values = merged;
+        }
         let values = release::merge_values(spec, &|kind, name| self.object_data(kind, &ns, name))
             .map_err(|e| NotRendered {
             code: Code::HelmValuesInvalid,
