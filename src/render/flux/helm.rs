@@ -106,28 +106,12 @@ impl Expander<'_> {
         if self.encrypted.contains(&o.key) {
             return None;
         }
-        let mut out = BTreeMap::new();
-        let field = |f: &str| {
-            o.value
-                .get(f)
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default()
-        };
-        if kind == "ConfigMap" {
-            for (k, v) in field("data") {
-                out.insert(k, v.as_str().unwrap_or("").to_string());
-            }
-        } else {
-            for (k, v) in field("data") {
-                let b = crate::util::base64_decode(v.as_str().unwrap_or("").trim())?;
-                out.insert(k, String::from_utf8_lossy(&b).into_owned());
-            }
-            for (k, v) in field("stringData") {
-                out.insert(k, v.as_str().unwrap_or("").to_string());
-            }
-        }
-        Some(out)
+        Some(
+            super::data_text(o)
+                .into_iter()
+                .map(|(k, (text, _))| (k, text))
+                .collect(),
+        )
     }
 
     fn render_helm_release(
@@ -395,6 +379,17 @@ impl Expander<'_> {
                 message: format!("{chart} {version}: {}", e.message),
                 pointer: "/spec/values",
             })?;
+        for w in &rendered.warnings {
+            let at = self.locate(hr, "/spec/values", true);
+            self.out.diagnostics.push(
+                Diagnostic::new(
+                    Code::HelmValuesInvalid,
+                    format!("{}: {chart} {version}: {w}", hr.key),
+                )
+                .severity(crate::diag::Severity::Warning)
+                .at(at, "values"),
+            );
+        }
         if !rendered.not_reproducible.is_empty() {
             let at = self.locate(hr, chart_at, true);
             self.out.diagnostics.push(

@@ -353,6 +353,39 @@ fn set_metadata_map(v: &mut Value, field: &str, entries: &[(String, String)]) {
     }
 }
 
+/// A ConfigMap's or Secret's data as text, each entry with its pointer: a Secret's `data`
+/// decoded (entries that are not base64 left out), then its `stringData`.
+fn data_text(o: &Object) -> BTreeMap<String, (String, String)> {
+    let entries = |field: &str| {
+        o.value
+            .get(field)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in entries("data") {
+        let text = if o.key.kind == "ConfigMap" {
+            v.as_str().map(str::to_string)
+        } else {
+            v.as_str()
+                .and_then(|s| crate::util::base64_decode(s.trim()))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        if let Some(t) = text {
+            out.insert(k.clone(), (t, format!("/data/{k}")));
+        }
+    }
+    if o.key.kind != "ConfigMap" {
+        for (k, v) in entries("stringData") {
+            if let Some(s) = v.as_str() {
+                out.insert(k.clone(), (s.to_string(), format!("/stringData/{k}")));
+            }
+        }
+    }
+    out
+}
+
 /// The values of a ConfigMap's or Secret's data as substitution variables.
 enum VarSource {
     Known(BTreeMap<String, (String, String)>),
@@ -875,34 +908,10 @@ impl<'a> Expander<'a> {
             }
             return VarSource::Encrypted(names);
         }
-        let mut out = BTreeMap::new();
-        if o.key.kind == "ConfigMap" {
-            for (k, v) in entries("data") {
-                if let Some(s) = v.as_str() {
-                    out.insert(k.clone(), (s.replace('\n', ""), format!("/data/{k}")));
-                }
-            }
-        } else {
-            for (k, v) in entries("data") {
-                let decoded = v
-                    .as_str()
-                    .and_then(|s| crate::util::base64_decode(s.trim()));
-                if let Some(b) = decoded {
-                    out.insert(
-                        k.clone(),
-                        (
-                            String::from_utf8_lossy(&b).replace('\n', ""),
-                            format!("/data/{k}"),
-                        ),
-                    );
-                }
-            }
-            for (k, v) in entries("stringData") {
-                if let Some(s) = v.as_str() {
-                    out.insert(k.clone(), (s.replace('\n', ""), format!("/stringData/{k}")));
-                }
-            }
-        }
+        let out = data_text(o)
+            .into_iter()
+            .map(|(k, (text, pointer))| (k, (text.replace('\n', ""), pointer)))
+            .collect();
         VarSource::Known(out)
     }
 

@@ -283,6 +283,51 @@ impl Validator<'_> {
         self.validate_eval(v, s, base, loc).err()
     }
 
+    /// `additionalProperties` or `unevaluatedProperties` over the properties left: `false`
+    /// names them, a schema checks each.
+    #[allow(clippy::too_many_arguments)]
+    fn extra_properties(
+        &mut self,
+        what: &str,
+        schema: &J,
+        m: &gotmpl::Map,
+        extra: &[&String],
+        base: &str,
+        loc: &str,
+        errors: &mut Vec<Error>,
+    ) {
+        if schema == &J::Bool(false) {
+            if !extra.is_empty() {
+                let names = extra
+                    .iter()
+                    .map(|k| format!("'{k}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let noun = if extra.len() == 1 {
+                    "property"
+                } else {
+                    "properties"
+                };
+                errors.push(Error {
+                    loc: loc.to_string(),
+                    msg: format!("{what} {noun} {names} not allowed"),
+                    causes: Vec::new(),
+                });
+            }
+            return;
+        }
+        for k in extra {
+            if let Some(e) = self.validate(
+                &m[k.as_str()],
+                schema,
+                base,
+                &format!("{loc}/{}", pointer_escape(k)),
+            ) {
+                errors.push(e);
+            }
+        }
+    }
+
     fn resolve(&self, base: &str, r: &str) -> Option<(String, J)> {
         let url = join(base, r);
         let (doc, frag) = match url.split_once('#') {
@@ -512,27 +557,7 @@ impl Validator<'_> {
                         !props.is_some_and(|p| p.contains_key(*k)) && !pattern_matched.contains(*k)
                     })
                     .collect();
-                if ap == &J::Bool(false) {
-                    if !extra.is_empty() {
-                        errors.push(err(format!(
-                            "additional propert{} {} not allowed",
-                            if extra.len() == 1 { "y" } else { "ies" },
-                            extra
-                                .iter()
-                                .map(|k| format!("'{k}'"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )));
-                    }
-                } else {
-                    for k in extra {
-                        if let Some(e) =
-                            self.validate(&m[k], ap, base, &format!("{loc}/{}", pointer_escape(k)))
-                        {
-                            errors.push(e);
-                        }
-                    }
-                }
+                self.extra_properties("additional", ap, &m, &extra, base, loc, &mut errors);
                 ev.all_props = true;
             }
             if let Some(J::Object(deps)) = s.get("dependentRequired").or(s.get("dependencies")) {
@@ -655,27 +680,7 @@ impl Validator<'_> {
         {
             let m = m.borrow().clone();
             let extra: Vec<&String> = m.keys().filter(|k| !ev.props.contains(*k)).collect();
-            if u == &J::Bool(false) {
-                if !extra.is_empty() {
-                    errors.push(err(format!(
-                        "unevaluated propert{} {} not allowed",
-                        if extra.len() == 1 { "y" } else { "ies" },
-                        extra
-                            .iter()
-                            .map(|k| format!("'{k}'"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-            } else {
-                for k in extra {
-                    if let Some(e) =
-                        self.validate(&m[k], u, base, &format!("{loc}/{}", pointer_escape(k)))
-                    {
-                        errors.push(e);
-                    }
-                }
-            }
+            self.extra_properties("unevaluated", u, &m, &extra, base, loc, &mut errors);
             ev.all_props = true;
         }
         if errors.is_empty()
