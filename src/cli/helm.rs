@@ -275,9 +275,18 @@ fn render_release(s: Settings) -> ExitCode {
                 );
             }
             Err(e) => {
+                // go-yaml's "yaml: line N: ..." places the error.
+                let line = e
+                    .split("line ")
+                    .nth(1)
+                    .and_then(|r| r.split(':').next())
+                    .and_then(|n| n.trim().parse::<usize>().ok());
+                let at = match line {
+                    Some(l) => location_at(f, l, 0),
+                    None => Location::file(f.display().to_string()),
+                };
                 return report(
-                    &[Diagnostic::new(Code::HelmValuesInvalid, e)
-                        .at(Location::file(f.display().to_string()), "here")],
+                    &[Diagnostic::new(Code::HelmValuesInvalid, e).at(at, "here")],
                     s.color,
                 );
             }

@@ -307,7 +307,8 @@ fn a_tenant_repository_is_not_read_as_the_cluster_repository() {
 /// from a ConfigMap (whole and at a `targetPath`) and from `spec.values` after substitution,
 /// `valuesFiles`, a kustomize post-renderer (a JSON 6902 patch and an image), the chart's CRD, the release
 /// namespace, helm-controller's labels, the test hook left out;
-/// one whose version constraint no vendored chart meets stays unrendered and says why.
+/// one whose version constraint no vendored chart meets, and one whose values come from a Secret
+/// the tree does not hold, stay unrendered and say why.
 #[test]
 fn flux_helm_release_from_vendored_chart() {
     flux_case(

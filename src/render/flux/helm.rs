@@ -359,6 +359,28 @@ impl Expander<'_> {
             }
             loaded.values = merged;
         }
+        // Values from an object the tree does not hold (an operator's, an ExternalSecret's) or
+        // cannot read (SOPS): unknown, so the release is not rendered rather than guessed.
+        for r in release::values_refs(spec) {
+            if r.optional {
+                continue;
+            }
+            let why = match self.produced_object(&r.kind, &ns, &r.name) {
+                None => Some("which the tree does not hold (created on the cluster?)"),
+                Some(o) if self.encrypted.contains(&o.key) => Some("which is SOPS-encrypted"),
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                return Err(NotRendered {
+                    code: Code::HelmReleaseNotRendered,
+                    message: format!(
+                        "{chart} {version} is not rendered: its values come from {}/{}, {why}; the HelmRelease itself is checked",
+                        r.kind, r.name
+                    ),
+                    pointer: "/spec/valuesFrom",
+                });
+            }
+        }
         let values = release::merge_values(spec, &|kind, name| self.object_data(kind, &ns, name))
             .map_err(|e| NotRendered {
             code: Code::HelmValuesInvalid,
