@@ -385,6 +385,19 @@ fn helm_template_failures_are_diagnostics() {
         crate::support::run_in(&root, &["helm", "template", "x", c, "--set", "a[x]=1"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("failed parsing --set data"), "{stderr}");
+    // A values file that is not YAML: placed at its line.
+    let dir = crate::support::scratch("helm-bad-values");
+    std::fs::write(dir.join("values.yaml"), "a: 1\nb: [1, 2\nc: 3\n").unwrap();
+    let values = dir.join("values.yaml");
+    let (code, _, stderr) = crate::support::run_in(
+        &root,
+        &["helm", "template", "x", c, "-f", values.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("helm-values-invalid") && stderr.contains("values.yaml:3:1"),
+        "{stderr}"
+    );
     let (code, _, stderr) =
         crate::support::run_in(&root, &["helm", "template", "x", "oci://registry/chart"]);
     assert_eq!(code, 2);
