@@ -245,6 +245,114 @@ pub fn flux(b: &mut Builder) {
     }
 }
 
+const SOURCE_GROUP: &str = "source.toolkit.fluxcd.io";
+
+/// What a Flux Kustomization or HelmRelease reads: its source, and the ConfigMaps and Secrets
+/// of `postBuild.substituteFrom` or `valuesFrom`, as (group, kind, namespace, name, pointer).
+fn flux_inputs(o: &crate::object::Object) -> Vec<(&'static str, String, String, String, String)> {
+    let mut out = Vec::new();
+    let ns = o.key.namespace.as_str();
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut source = |at: &str| {
+        if let Some(r) = o.value.at(at) {
+            let namespace = Some(s(r, "namespace"))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| ns.to_string());
+            out.push((
+                SOURCE_GROUP,
+                s(r, "kind"),
+                namespace,
+                s(r, "name"),
+                at.to_string(),
+            ));
+        }
+    };
+    match o.key.kind.as_str() {
+        "Kustomization" => source("/spec/sourceRef"),
+        _ => {
+            source("/spec/chart/spec/sourceRef");
+            source("/spec/chartRef");
+        }
+    }
+    let refs = if o.key.kind == "Kustomization" {
+        "/spec/postBuild/substituteFrom"
+    } else {
+        "/spec/valuesFrom"
+    };
+    for (j, r) in o
+        .value
+        .at(refs)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let kind = s(r, "kind");
+        if kind == "ConfigMap" || kind == "Secret" {
+            out.push((
+                "",
+                kind,
+                ns.to_string(),
+                s(r, "name"),
+                format!("{refs}/{j}"),
+            ));
+        }
+    }
+    out
+}
+
+/// Sources and the objects values come from go before the Flux object that reads them, unless
+/// that object applies them itself (Flux's bootstrap reads the GitRepository it applies).
+pub fn flux_sources(b: &mut Builder) {
+    let objects = b.input.objects;
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); objects.len()];
+    for e in &b.edges {
+        if e.from < next.len() && e.to < next.len() {
+            next[e.from].push(e.to);
+        }
+    }
+    let reaches = |from: usize, to: usize| {
+        let mut seen = vec![false; next.len()];
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            if n == to {
+                return true;
+            }
+            if std::mem::replace(&mut seen[n], true) {
+                continue;
+            }
+            stack.extend(next[n].iter().copied());
+        }
+        false
+    };
+    let mut new = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        if flux_kind(&o.key).is_none() {
+            continue;
+        }
+        for (group, kind, ns, name, ptr) in flux_inputs(o) {
+            if kind.is_empty() || name.is_empty() {
+                continue;
+            }
+            let Some(t) = b.index.find(i, group, &kind, &ns, &name) else {
+                continue;
+            };
+            if t == i || reaches(i, t) {
+                continue;
+            }
+            let what = if group.is_empty() {
+                "reads its values from"
+            } else {
+                "uses as its source"
+            };
+            new.push((t, i, format!("{} {what} {kind} {ns}/{name}", o.key), ptr));
+        }
+    }
+    for (t, i, detail, ptr) in new {
+        b.edge(t, i, Rule::FluxSource, detail, Some((i, ptr.into())));
+    }
+}
+
 /// Argo CD's wave of an object: `sync-wave`, else `helm.sh/hook-weight`, else 0, as
 /// `strconv.Atoi` reads them. `None` when neither is set; an unreadable value is reported.
 fn wave_of(b: &mut Builder, i: usize) -> Option<i64> {

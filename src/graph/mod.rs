@@ -51,6 +51,10 @@ pub enum Rule {
     DependsOn,
     /// Flux `dependsOn` (Kustomization, HelmRelease, and across the two).
     FluxDependsOn,
+    /// A Flux Kustomization or HelmRelease waits for its source (GitRepository, OCIRepository,
+    /// Bucket, HelmRepository, HelmChart) and for the ConfigMaps and Secrets its values and
+    /// substitutions read.
+    FluxSource,
     /// An object waits for the Flux Kustomization that applies it.
     FluxKustomization,
     /// Argo CD sync waves (or `helm.sh/hook-weight`) within one application.
@@ -72,6 +76,7 @@ impl Rule {
             Rule::SecretProducer => "secret-producer",
             Rule::DependsOn => "depends-on",
             Rule::FluxDependsOn => "flux-depends-on",
+            Rule::FluxSource => "flux-source",
             Rule::FluxKustomization => "flux-kustomization",
             Rule::SyncWave => "sync-wave",
         }
@@ -336,6 +341,7 @@ pub fn build(
     rules::infer(&mut b);
     explicit::annotations(&mut b);
     explicit::flux(&mut b);
+    explicit::flux_sources(&mut b);
     explicit::sync_waves(&mut b);
     let mut diagnostics = std::mem::take(&mut b.diagnostics);
     diagnostics.extend(external_reports(&b));

@@ -575,9 +575,9 @@ fn a_home_lab_flux_tree_applies_to_the_served_simulator_converges_and_resumes_af
     assert!(seen.contains("created Namespace/flux-system"), "{seen}");
     let (code, out, err) = kiln(&args);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("9 waves, 519 Current in"), "{out}");
+    assert!(out.contains("12 waves, 519 Current in"), "{out}");
     // Progress, as plain lines (standard error is not a terminal): waves and objects.
-    assert!(err.contains("] wave 9/9: "), "{err}");
+    assert!(err.contains("] wave 12/12: "), "{err}");
     assert!(err.contains("] ready HelmRelease/"), "{err}");
     // Applied again: nothing to write.
     let (code, out, err) = kiln(&args);
