@@ -247,9 +247,12 @@ pub fn flux(b: &mut Builder) {
 
 const SOURCE_GROUP: &str = "source.toolkit.fluxcd.io";
 
+/// An object a Flux object reads: group, kind, namespace, name, and the pointer that names it.
+type FluxInput = (&'static str, String, String, String, String);
+
 /// What a Flux Kustomization or HelmRelease reads: its source, and the ConfigMaps and Secrets
-/// of `postBuild.substituteFrom` or `valuesFrom`, as (group, kind, namespace, name, pointer).
-fn flux_inputs(o: &crate::object::Object) -> Vec<(&'static str, String, String, String, String)> {
+/// of `postBuild.substituteFrom` or `valuesFrom`.
+fn flux_inputs(o: &crate::object::Object) -> Vec<FluxInput> {
     let mut out = Vec::new();
     let ns = o.key.namespace.as_str();
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
