@@ -15,6 +15,9 @@ use crate::util::Pointer;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A chart's files: path inside the chart, content.
+type ChartFiles = Vec<(String, Vec<u8>)>;
+
 /// Why a HelmRelease was not rendered, and where in it to say so.
 struct NotRendered {
     code: Code,
@@ -192,7 +195,7 @@ impl Expander<'_> {
         kind: &str,
         namespace: &str,
         name: &str,
-    ) -> Result<(Vec<(String, Vec<u8>)>, String), String> {
+    ) -> Result<(ChartFiles, String), String> {
         let mapped = self
             .options
             .sources
