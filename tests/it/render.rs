@@ -305,7 +305,7 @@ fn a_tenant_repository_is_not_read_as_the_cluster_repository() {
 /// A Flux HelmRelease whose chart is vendored (`--charts`) or kept in the repository becomes a
 /// unit of its own: values
 /// from a ConfigMap (whole and at a `targetPath`) and from `spec.values` after substitution,
-/// `valuesFiles`, a kustomize post-renderer (a JSON 6902 patch and an image), the chart's CRD, the release
+/// `valuesFiles`, a `chartRef` to a HelmChart, a kustomize post-renderer (a JSON 6902 patch and an image), the chart's CRD, the release
 /// namespace, helm-controller's labels, the test hook left out;
 /// one whose version constraint no vendored chart meets, and one whose values come from a Secret
 /// the tree does not hold, stay unrendered and say why.

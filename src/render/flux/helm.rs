@@ -98,6 +98,27 @@ impl Expander<'_> {
         api
     }
 
+    /// The chart a HelmRelease names; a `chartRef` to a HelmChart is followed to the chart
+    /// that HelmChart names.
+    fn chart_wanted(&self, spec: &Value, ns: &str) -> release::ChartWanted {
+        let wanted = release::chart_wanted(spec, ns);
+        if let release::ChartWanted::OciRef {
+            kind,
+            namespace,
+            name,
+        } = &wanted
+            && kind == "HelmChart"
+            && let Some(hc) = self.produced_object(kind, namespace, name)
+            && let Some(hc_spec) = hc.value.get("spec")
+        {
+            return release::chart_wanted(
+                &serde_json::json!({ "chart": { "spec": hc_spec } }),
+                namespace,
+            );
+        }
+        wanted
+    }
+
     /// A ConfigMap's or Secret's data as text, when the tree produces it and it is readable.
     fn object_data(
         &self,
@@ -136,7 +157,7 @@ impl Expander<'_> {
         } else {
             "/spec/chart"
         };
-        let (chart, constraint, named) = match release::chart_wanted(&spec, &ns) {
+        let (chart, constraint, named) = match self.chart_wanted(&spec, &ns) {
             release::ChartWanted::Named { chart, version, source } => (chart.clone(), version, format!("chart `{chart}` from {source}")),
             release::ChartWanted::OciRef { kind, namespace, name } => {
                 let Some(src) = self.produced_object(&kind, &namespace, &name) else {
