@@ -4,6 +4,8 @@
 //! manifest, as `kiln helm template` does it. `benches/helm/helm_v4_time.py` times Helm v4
 //! on the same cases, for the comparison in the README.
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use gotmpl::Value;
 use kiln::render::helm::{self, ReleaseOptions};
@@ -73,10 +75,15 @@ fn render_all(cases: &[Case], api: &std::collections::BTreeSet<String>) -> usize
 fn bench(c: &mut Criterion) {
     let cases = cases();
     let api = helm::default_api_versions(&kiln::schema::catalog::Catalog::builtin());
+    use std::sync::atomic::Ordering;
+    support::PEAK.store(support::IN_USE.load(Ordering::Relaxed), Ordering::Relaxed);
+    let base = support::IN_USE.load(Ordering::Relaxed);
     let docs = render_all(&cases, &api);
+    let peak = support::PEAK.load(Ordering::Relaxed) - base;
     eprintln!(
-        "helm oracle: {} cases, {docs} documents per round",
-        cases.len()
+        "helm oracle: {} cases, {docs} documents per round, peak heap {:.1} MiB above the start",
+        cases.len(),
+        support::mib(peak)
     );
     let mut g = c.benchmark_group("helm");
     g.sample_size(10);
