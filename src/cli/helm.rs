@@ -230,7 +230,6 @@ fn diagnostic(chart_dir: &Path, e: &helm::HelmError) -> Diagnostic {
 
 pub fn run(s: Settings) -> ExitCode {
     // Template recursion is bounded by the engine's limits; give it a stack with room.
-    let color = s.color;
     match std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || render_release(s))
@@ -238,7 +237,6 @@ pub fn run(s: Settings) -> ExitCode {
     {
         Ok(Ok(code)) => code,
         _ => {
-            let _ = color;
             err("kiln: error: the renderer stopped unexpectedly\n");
             ExitCode::from(2)
         }

@@ -246,8 +246,8 @@ pub struct Exec {
     steps: u64,
     /// Named counters functions may keep for the whole execution (Helm's include recursion).
     pub counters: HashMap<String, usize>,
-    /// Host state functions may keep (random seeds, warnings), by key.
-    pub notes: Vec<String>,
+    /// Functions used whose output depends on the seed or the clock (`random`, `uuidv4`, `now`).
+    pub notes: std::collections::BTreeSet<String>,
     /// The random generator's state (`randAlphaNum`, `uuidv4`...): set it for reproducible output.
     pub seed: u64,
     /// What `now` returns, in Unix seconds: fixed, so renders are reproducible.
@@ -265,7 +265,7 @@ impl Exec {
             depth: 0,
             steps: 0,
             counters: HashMap::new(),
-            notes: Vec::new(),
+            notes: Default::default(),
             seed: 0,
             now_unix: 0,
         }

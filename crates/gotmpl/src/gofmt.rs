@@ -492,7 +492,7 @@ fn format_one(out: &mut String, verb: char, f: Flags, v: &Value) {
             }
             pad(out, &s, f, true)
         }
-        ('x' | 'X', Value::Float(x)) => bad_verb_or(out, verb, f, &Value::Float(*x)),
+        ('x' | 'X', Value::Float(x)) => bad_verb(out, verb, &Value::Float(*x)),
         ('t' | 'v', Value::Bool(b)) => pad(out, if *b { "true" } else { "false" }, f, false),
         ('s' | 'v', Value::String(s)) => {
             let s: String = match f.prec {
@@ -562,11 +562,6 @@ fn format_one(out: &mut String, verb: char, f: Flags, v: &Value) {
         ('s', Value::Object(o)) => pad(out, &o.print(), f, false),
         (verb, v) => bad_verb(out, verb, v),
     }
-}
-
-fn bad_verb_or(out: &mut String, verb: char, f: Flags, v: &Value) {
-    let _ = f;
-    bad_verb(out, verb, v)
 }
 
 #[cfg(test)]

@@ -433,8 +433,7 @@ impl Parser<'_> {
         }
         let (list, next) = r?;
         let mut else_list = None;
-        if let Node::Else(epos) = next {
-            let _ = epos;
+        if let Node::Else(_) = next {
             if context == "if" && self.peek().typ == ItemType::If {
                 self.next();
                 else_list = Some(vec![Node::If(self.control("if")?)]);
@@ -521,7 +520,6 @@ impl Parser<'_> {
             }
             let mark = self.i;
             self.next_non_space();
-            let token_after = self.peek().clone();
             let next = self.peek_non_space();
             if matches!(next.typ, ItemType::Assign | ItemType::Declare) {
                 pipe.is_assign = next.typ == ItemType::Assign;
@@ -542,7 +540,6 @@ impl Parser<'_> {
                 }
                 return Err(self.errorf(format!("too many declarations in {context}")));
             } else {
-                let _ = token_after;
                 self.i = mark;
             }
             break;
@@ -629,14 +626,12 @@ impl Parser<'_> {
                 fields.push(self.next().val[1..].to_string());
             }
             return Ok(Some(match node {
-                Arg::Field(p, mut f) => {
+                Arg::Field(_, mut f) => {
                     f.extend(fields);
-                    let _ = p;
                     Arg::Field(pos, f)
                 }
-                Arg::Variable(p, mut v) => {
+                Arg::Variable(_, mut v) => {
                     v.extend(fields);
-                    let _ = p;
                     Arg::Variable(pos, v)
                 }
                 Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {

@@ -529,7 +529,7 @@ fn to_time(v: &Value) -> Option<Time> {
 }
 
 fn now(x: &mut Exec) -> Time {
-    x.notes.push("now".into());
+    x.notes.insert("now".into());
     Time::utc(x.now_unix, 0)
 }
 

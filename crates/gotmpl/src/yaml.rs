@@ -980,11 +980,6 @@ impl Builder {
                 }
                 return Ok(true);
             }
-            Event::DocumentStart(..) => {
-                self.docs.push(Value::Nil);
-                self.docs.pop();
-                self.pending_doc();
-            }
             Event::Scalar(s, style, anchor, tag) => {
                 let v = if style == ScalarStyle::Plain && tag.is_none() {
                     match resolve_plain(&s) {
@@ -1067,8 +1062,6 @@ impl Builder {
         }
         Ok(false)
     }
-
-    fn pending_doc(&mut self) {}
 
     fn add(&mut self, v: Value, is_merge_key: bool) -> Result<(), String> {
         match self.stack.last_mut() {

@@ -2,7 +2,7 @@
 //! the comparisons, `print`/`printf`/`println`, `html`, `js`, `urlquery`. (`and`, `or` and
 //! `call` are evaluated by the executor, which needs their arguments unevaluated.)
 
-use super::{reg, strval};
+use super::reg;
 use crate::exec::{Exec, FuncMap, P};
 use crate::gofmt;
 use crate::value::Value;
@@ -327,9 +327,4 @@ pub fn query_escape(s: &str) -> String {
         }
     }
     out
-}
-
-#[allow(dead_code)]
-fn unused(v: &Value) -> String {
-    strval(v)
 }

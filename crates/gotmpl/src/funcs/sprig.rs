@@ -120,10 +120,10 @@ pub fn register(m: &mut FuncMap) {
         Ok(camel_case(s(&a[0])).into())
     });
     reg(m, "wrap", &[P::Int, P::Str], None, |_, a| {
-        Ok(wrap(s(&a[1]), i(&a[0]), "\n", false).into())
+        Ok(wrap(s(&a[1]), i(&a[0]), "\n").into())
     });
     reg(m, "wrapWith", &[P::Int, P::Str, P::Str], None, |_, a| {
-        Ok(wrap(s(&a[2]), i(&a[0]), s(&a[1]), true).into())
+        Ok(wrap(s(&a[2]), i(&a[0]), s(&a[1])).into())
     });
     reg(m, "contains", &[P::Str, P::Str], None, |_, a| {
         Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
@@ -510,22 +510,22 @@ pub fn register(m: &mut FuncMap) {
         })
     });
     reg(m, "append", &[P::Any, P::Any], None, |_, a| {
-        push(&a[0], &a[1], false, "append")
+        push(&a[0], &a[1], "append")
     });
     reg(m, "push", &[P::Any, P::Any], None, |_, a| {
-        push(&a[0], &a[1], false, "push")
+        push(&a[0], &a[1], "push")
     });
     reg(m, "mustAppend", &[P::Any, P::Any], None, |_, a| {
-        push(&a[0], &a[1], true, "append")
+        push(&a[0], &a[1], "append")
     });
     reg(m, "mustPush", &[P::Any, P::Any], None, |_, a| {
-        push(&a[0], &a[1], true, "push")
+        push(&a[0], &a[1], "push")
     });
     reg(m, "prepend", &[P::Any, P::Any], None, |_, a| {
-        prepend(&a[0], &a[1], false)
+        prepend(&a[0], &a[1])
     });
     reg(m, "mustPrepend", &[P::Any, P::Any], None, |_, a| {
-        prepend(&a[0], &a[1], true)
+        prepend(&a[0], &a[1])
     });
     reg(m, "concat", &[], Some(P::Any), |_, a| {
         let mut out = Vec::new();
@@ -559,11 +559,9 @@ pub fn register(m: &mut FuncMap) {
     reg(m, "mustWithout", &[P::Any], Some(P::Any), |_, a| {
         without(&a, true)
     });
-    reg(m, "has", &[P::Any, P::Any], None, |_, a| {
-        has(&a[0], &a[1], false)
-    });
+    reg(m, "has", &[P::Any, P::Any], None, |_, a| has(&a[0], &a[1]));
     reg(m, "mustHas", &[P::Any, P::Any], None, |_, a| {
-        has(&a[0], &a[1], true)
+        has(&a[0], &a[1])
     });
     reg(m, "compact", &[P::Any], None, |_, a| {
         list_op(&a[0], "compact", false, |l| {
@@ -579,15 +577,13 @@ pub fn register(m: &mut FuncMap) {
             ))
         })
     });
-    reg(m, "slice", &[P::Any], Some(P::Any), |_, a| slice(&a, false));
-    reg(m, "mustSlice", &[P::Any], Some(P::Any), |_, a| {
-        slice(&a, true)
-    });
+    reg(m, "slice", &[P::Any], Some(P::Any), |_, a| slice(&a));
+    reg(m, "mustSlice", &[P::Any], Some(P::Any), |_, a| slice(&a));
     reg(m, "chunk", &[P::Int, P::Any], None, |_, a| {
-        chunk(i(&a[0]), &a[1], false)
+        chunk(i(&a[0]), &a[1])
     });
     reg(m, "mustChunk", &[P::Int, P::Any], None, |_, a| {
-        chunk(i(&a[0]), &a[1], true)
+        chunk(i(&a[0]), &a[1])
     });
 
     // Dicts.
@@ -741,7 +737,7 @@ pub fn register(m: &mut FuncMap) {
         None,
         |_, a| {
             Ok(regex(s(&a[0]))
-                .map(|r| r.replace_all(s(&a[1]), go_expand(s(&a[2]))).into_owned())
+                .map(|r| r.replace_all(s(&a[1]), s(&a[2])).into_owned())
                 .unwrap_or_default()
                 .into())
         },
@@ -753,7 +749,7 @@ pub fn register(m: &mut FuncMap) {
         None,
         |_, a| {
             Ok(regex(s(&a[0]))?
-                .replace_all(s(&a[1]), go_expand(s(&a[2])))
+                .replace_all(s(&a[1]), s(&a[2]))
                 .into_owned()
                 .into())
         },
@@ -852,7 +848,7 @@ pub fn register(m: &mut FuncMap) {
 
     // Crypto that needs no keys.
     reg(m, "uuidv4", &[], None, |x, _| {
-        x.notes.push("uuidv4".into());
+        x.notes.insert("uuidv4".into());
         let mut b = [0u8; 16];
         for byte in b.iter_mut() {
             *byte = next_rand(x) as u8;
@@ -1074,9 +1070,8 @@ fn abbrev(st: &str, offset: i64, width: i64) -> String {
     )
 }
 
-fn wrap(st: &str, width: i64, sep: &str, long_words: bool) -> String {
+fn wrap(st: &str, width: i64, sep: &str) -> String {
     let width = width.max(1) as usize;
-    let _ = long_words;
     let mut out = Vec::new();
     for line in st.split('\n') {
         let mut cur = String::new();
@@ -1163,7 +1158,7 @@ pub fn next_rand(x: &mut Exec) -> u64 {
 }
 
 fn rand_string(x: &mut Exec, n: i64, chars: &str) -> Res {
-    x.notes.push("random".into());
+    x.notes.insert("random".into());
     check_len(x, n.max(0) as usize)?;
     let chars: Vec<char> = chars.chars().collect();
     Ok((0..n.max(0))
@@ -1180,29 +1175,23 @@ fn list_op(v: &Value, name: &str, must: bool, f: impl Fn(&[Value]) -> Res) -> Re
     }
 }
 
-fn push(list: &Value, v: &Value, must: bool, name: &str) -> Res {
+fn push(list: &Value, v: &Value, name: &str) -> Res {
     match as_list(list) {
         Some(mut l) => {
             l.push(v.clone());
             Ok(Value::list(l))
         }
-        None => {
-            let _ = must;
-            Err(format!("Cannot {name} on type {}", list.kind_name()))
-        }
+        None => Err(format!("Cannot {name} on type {}", list.kind_name())),
     }
 }
 
-fn prepend(list: &Value, v: &Value, must: bool) -> Res {
+fn prepend(list: &Value, v: &Value) -> Res {
     match as_list(list) {
         Some(mut l) => {
             l.insert(0, v.clone());
             Ok(Value::list(l))
         }
-        None => {
-            let _ = must;
-            Err(format!("Cannot prepend on type {}", list.kind_name()))
-        }
+        None => Err(format!("Cannot prepend on type {}", list.kind_name())),
     }
 }
 
@@ -1227,22 +1216,18 @@ fn without(a: &[Value], must: bool) -> Res {
     })
 }
 
-fn has(needle: &Value, haystack: &Value, must: bool) -> Res {
+fn has(needle: &Value, haystack: &Value) -> Res {
     if haystack.is_nil() {
         return Ok(Value::Bool(false));
     }
     match as_list(haystack) {
         Some(l) => Ok(Value::Bool(l.iter().any(|v| v.deep_eq(needle)))),
-        None => {
-            let _ = must;
-            Err(format!("Cannot find has on type {}", haystack.kind_name()))
-        }
+        None => Err(format!("Cannot find has on type {}", haystack.kind_name())),
     }
 }
 
-fn slice(a: &[Value], must: bool) -> Res {
+fn slice(a: &[Value]) -> Res {
     let Some(l) = as_list(&a[0]) else {
-        let _ = must;
         return Err(format!(
             "list should be type of slice or array but {}",
             a[0].kind_name()
@@ -1263,9 +1248,8 @@ fn slice(a: &[Value], must: bool) -> Res {
     Ok(Value::list(l[start as usize..end as usize].to_vec()))
 }
 
-fn chunk(size: i64, list: &Value, must: bool) -> Res {
+fn chunk(size: i64, list: &Value) -> Res {
     let Some(l) = as_list(list) else {
-        let _ = must;
         return Err(format!("Cannot chunk type {}", list.kind_name()));
     };
     if size <= 0 {
@@ -1376,12 +1360,6 @@ fn regex(re: &str) -> Result<regex::Regex, String> {
             e.to_string().lines().last().unwrap_or_default().trim()
         )
     })
-}
-
-/// Go's Regexp.Expand template syntax to the regex crate's (`$1`, `${name}` are the same;
-/// only `$$` differs in neither).
-fn go_expand(t: &str) -> String {
-    t.to_string()
 }
 
 fn regex_find_all(a: &[Value], must: bool) -> Res {
