@@ -23,8 +23,12 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 enum HelmCommand {
     /// Render a chart as `helm template` does, without Helm: [NAME] CHART, where CHART is a
-    /// chart directory or a `.tgz` archive (no repositories or registries: see `kiln helm
-    /// template --help`).
+    /// chart directory or a `.tgz` archive.
+    ///
+    /// Charts are not fetched from repositories or registries (`helm pull` leaves an archive).
+    /// Half-built: Sprig's key and certificate functions (genCA, genPrivateKey,
+    /// genSelfSignedCert, genSignedCert), derivePassword, encryptAES/decryptAES, bcrypt and
+    /// htpasswd fail with a message saying they are not built; dateInZone knows UTC only.
     Template(TemplateArgs),
 }
 
