@@ -27,7 +27,7 @@ enum HelmCommand {
     ///
     /// Charts are not fetched from repositories or registries (`helm pull` leaves an archive).
     /// Half-built: Sprig's key and certificate functions (genCA, genPrivateKey,
-    /// genSelfSignedCert, genSignedCert), derivePassword, encryptAES/decryptAES, bcrypt and
+    /// genSelfSignedCert, genSignedCert), derivePassword, bcrypt and
     /// htpasswd fail with a message saying they are not built; dateInZone knows UTC only.
     Template(TemplateArgs),
 }

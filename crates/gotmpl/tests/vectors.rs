@@ -39,8 +39,6 @@ const UNBUILT: &[&str] = &[
     "genCA",
     "genSelfSignedCert",
     "genSignedCert",
-    "encryptAES",
-    "decryptAES",
     "buildCustomCert",
 ];
 

@@ -5,8 +5,8 @@
 //!
 //! Random values come from a generator seeded per execution (`Exec::seed`), so a render is
 //! reproducible; Helm's own output for them is not, and callers are told through
-//! `Exec::notes`. Key and certificate generation is not built: those functions fail with a
-//! message that says so.
+//! `Exec::notes`. Key and certificate generation, `derivePassword`, `bcrypt` and `htpasswd`
+//! are not built: those functions fail with a message that says so.
 
 use super::{as_list, i, reg, s, strslice, strval, to_float64, to_int64};
 use crate::exec::{Exec, FuncMap, P};
@@ -846,6 +846,35 @@ pub fn register(m: &mut FuncMap) {
     // Dates.
     crate::time::register(m);
 
+    // AES-256-CBC as Sprig does it: the password's bytes as the key (cut or zero-padded to 32),
+    // PKCS#7 padding, a random IV (seeded here) before the ciphertext, base64.
+    reg(m, "encryptAES", &[P::Str, P::Str], None, |x, a| {
+        let plain = s(&a[1]).as_bytes();
+        if plain.is_empty() {
+            return Ok("".into());
+        }
+        x.notes.insert("encryptAES".into());
+        let mut iv = [0u8; 16];
+        for b in iv.iter_mut() {
+            *b = next_rand(x) as u8;
+        }
+        Ok(base64_encode(&crate::hash::aes_cbc_encrypt(
+            s(&a[0]).as_bytes(),
+            &iv,
+            plain,
+        ))
+        .into())
+    });
+    reg(m, "decryptAES", &[P::Str, P::Str], None, |_, a| {
+        let text = s(&a[1]);
+        if text.is_empty() {
+            return Ok("".into());
+        }
+        let crypt = base64_decode(text)?;
+        crate::hash::aes_cbc_decrypt(s(&a[0]).as_bytes(), &crypt)
+            .map(|p| Value::from(String::from_utf8_lossy(&p).into_owned()))
+    });
+
     // Crypto that needs no keys.
     reg(m, "uuidv4", &[], None, |x, _| {
         x.notes.insert("uuidv4".into());
@@ -876,13 +905,11 @@ pub fn register(m: &mut FuncMap) {
         "genSignedCertWithKey",
         "buildCustomCert",
         "derivePassword",
-        "encryptAES",
-        "decryptAES",
         "bcrypt",
         "htpasswd",
     ] {
         reg(m, name, &[], Some(P::Any), |_, _| {
-            Err("not supported by kiln's template engine yet (key generation, ciphers and password hashes are not built)".into())
+            Err("not supported by kiln's template engine yet (key and certificate generation and password hashes are not built)".into())
         });
     }
 }
