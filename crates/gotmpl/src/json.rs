@@ -56,7 +56,7 @@ fn write_inner(
         Value::String(s) => quote(out, s, html),
         Value::Bytes(b) => {
             out.push('"');
-            out.push_str(&crate::funcs::sprig::base64_encode(b));
+            out.push_str(&crate::encoding::base64_encode(b));
             out.push('"');
         }
         Value::List(l) => {

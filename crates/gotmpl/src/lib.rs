@@ -11,6 +11,7 @@
 //! This crate knows nothing of charts, releases or Kubernetes; chart loading, values and the
 //! release manifest belong to its callers.
 
+pub mod encoding;
 pub mod exec;
 pub mod funcs;
 pub mod gofmt;
@@ -18,6 +19,7 @@ mod hash;
 pub mod json;
 pub mod lex;
 pub mod parse;
+mod path;
 pub mod semver;
 pub mod time;
 mod toml;

@@ -69,7 +69,7 @@ fn normalize_inner(v: &Value, depth: usize) -> Result<Value, String> {
             }
             Value::Float(*f)
         }
-        Value::Bytes(b) => Value::from(crate::funcs::sprig::base64_encode(b)),
+        Value::Bytes(b) => Value::from(crate::encoding::base64_encode(b)),
         Value::List(l) => Value::list(
             l.iter()
                 .map(|x| normalize(x, depth + 1))

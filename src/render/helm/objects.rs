@@ -98,7 +98,7 @@ impl Files {
             .map(|(k, v)| {
                 let base = k.rsplit('/').next().unwrap_or(k).to_string();
                 let s = if secret {
-                    gotmpl::funcs::sprig::base64_encode(v)
+                    gotmpl::encoding::base64_encode(v)
                 } else {
                     String::from_utf8_lossy(v).into_owned()
                 };

@@ -80,7 +80,7 @@ pub fn register(m: &mut FuncMap) {
     reg(m, "randBytes", &[P::Int], None, |x, a| {
         let n = i(&a[0]).max(0) as usize;
         let bytes: Vec<u8> = (0..n).map(|_| next_rand(x) as u8).collect();
-        Ok(base64_encode(&bytes).into())
+        Ok(crate::encoding::base64_encode(&bytes).into())
     });
     reg(m, "randInt", &[P::Int, P::Int], None, |x, a| {
         let (lo, hi) = (i(&a[0]), i(&a[1]));
@@ -177,16 +177,18 @@ pub fn register(m: &mut FuncMap) {
         })
     });
     reg(m, "sha1sum", &[P::Str], None, |_, a| {
-        Ok(hex(&crate::hash::sha1(s(&a[0]).as_bytes())).into())
+        Ok(crate::encoding::hex(&crate::hash::sha1(s(&a[0]).as_bytes())).into())
     });
     reg(m, "sha256sum", &[P::Str], None, |_, a| {
-        Ok(hex(&crate::hash::sha256(s(&a[0]).as_bytes())).into())
+        Ok(crate::encoding::hex(&crate::hash::sha256(s(&a[0]).as_bytes())).into())
     });
     reg(m, "sha512sum", &[P::Str], None, |_, a| {
-        Ok(hex(&crate::hash::sha512(s(&a[0]).as_bytes())).into())
+        Ok(crate::encoding::hex(&crate::hash::sha512(s(&a[0]).as_bytes())).into())
     });
     reg(m, "adler32sum", &[P::Str], None, |_, a| {
-        Ok(adler32(s(&a[0]).as_bytes()).to_string().into())
+        Ok(crate::encoding::adler32(s(&a[0]).as_bytes())
+            .to_string()
+            .into())
     });
     reg(m, "toString", &[P::Any], None, |_, a| {
         Ok(strval(&a[0]).into())
@@ -673,19 +675,19 @@ pub fn register(m: &mut FuncMap) {
 
     // Encoding.
     reg(m, "b64enc", &[P::Str], None, |_, a| {
-        Ok(base64_encode(s(&a[0]).as_bytes()).into())
+        Ok(crate::encoding::base64_encode(s(&a[0]).as_bytes()).into())
     });
     reg(m, "b64dec", &[P::Str], None, |_, a| {
-        Ok(match base64_decode(s(&a[0])) {
+        Ok(match crate::encoding::base64_decode(s(&a[0])) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned().into(),
             Err(e) => e.into(),
         })
     });
     reg(m, "b32enc", &[P::Str], None, |_, a| {
-        Ok(base32_encode(s(&a[0]).as_bytes()).into())
+        Ok(crate::encoding::base32_encode(s(&a[0]).as_bytes()).into())
     });
     reg(m, "b32dec", &[P::Str], None, |_, a| {
-        Ok(match base32_decode(s(&a[0])) {
+        Ok(match crate::encoding::base32_decode(s(&a[0])) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned().into(),
             Err(e) => e.into(),
         })
@@ -807,31 +809,31 @@ pub fn register(m: &mut FuncMap) {
 
     // Paths and URLs.
     reg(m, "base", &[P::Str], None, |_, a| {
-        Ok(path_base(s(&a[0])).into())
+        Ok(crate::path::base(s(&a[0])).into())
     });
     reg(m, "dir", &[P::Str], None, |_, a| {
-        Ok(path_dir(s(&a[0])).into())
+        Ok(crate::path::dir(s(&a[0])).into())
     });
     reg(m, "clean", &[P::Str], None, |_, a| {
-        Ok(path_clean(s(&a[0])).into())
+        Ok(crate::path::clean(s(&a[0])).into())
     });
     reg(m, "ext", &[P::Str], None, |_, a| {
-        Ok(path_ext(s(&a[0])).into())
+        Ok(crate::path::ext(s(&a[0])).into())
     });
     reg(m, "isAbs", &[P::Str], None, |_, a| {
         Ok(Value::Bool(s(&a[0]).starts_with('/')))
     });
     reg(m, "osBase", &[P::Str], None, |_, a| {
-        Ok(path_base(s(&a[0])).into())
+        Ok(crate::path::base(s(&a[0])).into())
     });
     reg(m, "osDir", &[P::Str], None, |_, a| {
-        Ok(path_dir(s(&a[0])).into())
+        Ok(crate::path::dir(s(&a[0])).into())
     });
     reg(m, "osClean", &[P::Str], None, |_, a| {
-        Ok(path_clean(s(&a[0])).into())
+        Ok(crate::path::clean(s(&a[0])).into())
     });
     reg(m, "osExt", &[P::Str], None, |_, a| {
-        Ok(path_ext(s(&a[0])).into())
+        Ok(crate::path::ext(s(&a[0])).into())
     });
     reg(m, "osIsAbs", &[P::Str], None, |_, a| {
         Ok(Value::Bool(s(&a[0]).starts_with('/')))
@@ -858,19 +860,21 @@ pub fn register(m: &mut FuncMap) {
         for b in iv.iter_mut() {
             *b = next_rand(x) as u8;
         }
-        Ok(base64_encode(&crate::hash::aes_cbc_encrypt(
-            s(&a[0]).as_bytes(),
-            &iv,
-            plain,
-        ))
-        .into())
+        Ok(
+            crate::encoding::base64_encode(&crate::hash::aes_cbc_encrypt(
+                s(&a[0]).as_bytes(),
+                &iv,
+                plain,
+            ))
+            .into(),
+        )
     });
     reg(m, "decryptAES", &[P::Str, P::Str], None, |_, a| {
         let text = s(&a[1]);
         if text.is_empty() {
             return Ok("".into());
         }
-        let crypt = base64_decode(text)?;
+        let crypt = crate::encoding::base64_decode(text)?;
         crate::hash::aes_cbc_decrypt(s(&a[0]).as_bytes(), &crypt)
             .map(|p| Value::from(String::from_utf8_lossy(&p).into_owned()))
     });
@@ -884,7 +888,7 @@ pub fn register(m: &mut FuncMap) {
         }
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
-        let h = hex(&b);
+        let h = crate::encoding::hex(&b);
         Ok(format!(
             "{}-{}-{}-{}-{}",
             &h[..8],
@@ -1492,203 +1496,5 @@ impl Dec {
     }
     fn to_f64(&self) -> f64 {
         format!("{}e{}", self.m, self.e).parse().unwrap_or(0.0)
-    }
-}
-
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn adler32(b: &[u8]) -> u32 {
-    let (mut a, mut s2) = (1u32, 0u32);
-    for &x in b {
-        a = (a + x as u32) % 65521;
-        s2 = (s2 + a) % 65521;
-    }
-    (s2 << 16) | a
-}
-
-const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-pub fn base64_encode(b: &[u8]) -> String {
-    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        out.push(B64[(n >> 18) as usize & 63] as char);
-        out.push(B64[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 {
-            B64[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if c.len() > 2 {
-            B64[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
-}
-
-pub fn base64_decode(st: &str) -> Result<Vec<u8>, String> {
-    let st = st.trim_end_matches(['\r', '\n']);
-    let clean: Vec<u8> = st.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-    if !clean.len().is_multiple_of(4) {
-        return Err(format!(
-            "illegal base64 data at input byte {}",
-            clean.len() / 4 * 4
-        ));
-    }
-    let mut out = Vec::new();
-    for (k, c) in clean.chunks(4).enumerate() {
-        let mut n = 0u32;
-        let mut pad = 0;
-        for (j, &ch) in c.iter().enumerate() {
-            let v = if ch == b'=' {
-                pad += 1;
-                0
-            } else {
-                if pad > 0 {
-                    return Err(format!("illegal base64 data at input byte {}", k * 4 + j));
-                }
-                B64.iter()
-                    .position(|x| *x == ch)
-                    .ok_or_else(|| format!("illegal base64 data at input byte {}", k * 4 + j))?
-                    as u32
-            };
-            n = n << 6 | v;
-        }
-        if pad > 2 {
-            return Err(format!("illegal base64 data at input byte {}", k * 4 + 2));
-        }
-        out.push((n >> 16) as u8);
-        if pad < 2 {
-            out.push((n >> 8) as u8);
-        }
-        if pad < 1 {
-            out.push(n as u8);
-        }
-    }
-    Ok(out)
-}
-
-const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-fn base32_encode(b: &[u8]) -> String {
-    let mut out = String::new();
-    for c in b.chunks(5) {
-        let mut buf = [0u8; 5];
-        buf[..c.len()].copy_from_slice(c);
-        let n = buf.iter().fold(0u64, |a, x| a << 8 | *x as u64);
-        let chars = match c.len() {
-            1 => 2,
-            2 => 4,
-            3 => 5,
-            4 => 7,
-            _ => 8,
-        };
-        for k in 0..8 {
-            if k < chars {
-                out.push(B32[((n >> (35 - k * 5)) & 31) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn base32_decode(st: &str) -> Result<Vec<u8>, String> {
-    let clean: Vec<u8> = st.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-    if !clean.len().is_multiple_of(8) {
-        return Err(format!(
-            "illegal base32 data at input byte {}",
-            clean.len() / 8 * 8
-        ));
-    }
-    let mut out = Vec::new();
-    for (k, c) in clean.chunks(8).enumerate() {
-        let mut n = 0u64;
-        let mut data = 0;
-        for (j, &ch) in c.iter().enumerate() {
-            let v = if ch == b'=' {
-                0
-            } else {
-                data += 1;
-                B32.iter()
-                    .position(|x| *x == ch)
-                    .ok_or_else(|| format!("illegal base32 data at input byte {}", k * 8 + j))?
-                    as u64
-            };
-            n = n << 5 | v;
-        }
-        let bytes = match data {
-            2 => 1,
-            4 => 2,
-            5 => 3,
-            7 => 4,
-            8 => 5,
-            _ => return Err(format!("illegal base32 data at input byte {}", k * 8)),
-        };
-        for j in 0..bytes {
-            out.push((n >> (32 - j * 8)) as u8);
-        }
-    }
-    Ok(out)
-}
-
-fn path_clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
-}
-
-fn path_base(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let t = p.trim_end_matches('/');
-    if t.is_empty() {
-        return "/".into();
-    }
-    t.rsplit('/').next().unwrap_or(t).to_string()
-}
-
-fn path_dir(p: &str) -> String {
-    let dir = match p.rfind('/') {
-        Some(i) => &p[..=i],
-        None => "",
-    };
-    path_clean(dir)
-}
-
-fn path_ext(p: &str) -> String {
-    let base = p.rsplit('/').next().unwrap_or(p);
-    match base.rfind('.') {
-        Some(i) => base[i..].to_string(),
-        None => String::new(),
     }
 }
