@@ -15,6 +15,13 @@ use crate::util::Pointer;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// What every HelmRelease of a tree renders with: the API versions of `.Capabilities` and the
+/// built-in catalogue (which kinds are cluster-scoped), made once per tree.
+struct HelmEnv {
+    api: BTreeSet<String>,
+    catalog: crate::schema::catalog::Catalog,
+}
+
 /// A chart's files: path inside the chart, content.
 type ChartFiles = Vec<(String, Vec<u8>)>;
 
@@ -40,7 +47,11 @@ impl Expander<'_> {
             return;
         }
         let store = release::ChartStore::open(&self.options.charts);
-        let api = self.api_versions();
+        let catalog = crate::schema::catalog::Catalog::builtin();
+        let env = HelmEnv {
+            api: self.api_versions(&catalog),
+            catalog,
+        };
         // CRDs a chart's crds/ folder installs: Helm creates them only when absent.
         let mut crds: BTreeSet<String> = self
             .out
@@ -51,7 +62,7 @@ impl Expander<'_> {
             .map(|o| o.key.name.clone())
             .collect();
         for hr in releases {
-            match self.render_helm_release(&hr, &store, &api, &mut crds) {
+            match self.render_helm_release(&hr, &store, &env, &mut crds) {
                 Ok(unit) => self.out.units.push(unit),
                 Err(n) => {
                     let at = self.locate(&hr, n.pointer, true);
@@ -66,8 +77,8 @@ impl Expander<'_> {
 
     /// `.Capabilities.APIVersions` as helm-controller reads them from the cluster's discovery:
     /// every group version and kind Kubernetes v1.36 serves, and every CRD of the tree.
-    fn api_versions(&self) -> BTreeSet<String> {
-        let mut api = crate::schema::catalog::Catalog::builtin().api_versions();
+    fn api_versions(&self, catalog: &crate::schema::catalog::Catalog) -> BTreeSet<String> {
+        let mut api = catalog.api_versions();
         for o in self.out.units.iter().flat_map(|u| u.objects.iter()) {
             if o.key.kind != "CustomResourceDefinition" {
                 continue;
@@ -142,7 +153,7 @@ impl Expander<'_> {
         &mut self,
         hr: &Object,
         store: &release::ChartStore,
-        api: &BTreeSet<String>,
+        env: &HelmEnv,
         crds: &mut BTreeSet<String>,
     ) -> Result<Unit, NotRendered> {
         let spec = hr.value.get("spec").cloned().unwrap_or(Value::Null);
@@ -176,7 +187,7 @@ impl Expander<'_> {
                     message: format!("the chart `{chart}` in {kind}/{name} cannot be loaded: {}", e.message),
                     pointer: chart_at,
                 })?;
-                return self.finish_helm_release(hr, &spec, loaded, std::path::PathBuf::from(display), chart_at, api, crds);
+                return self.finish_helm_release(hr, &spec, loaded, std::path::PathBuf::from(display), chart_at, env, crds);
             }
             release::ChartWanted::Missing => return Err(not("the chart is not rendered: the HelmRelease names no chart; the HelmRelease itself is checked".into(), "/spec")),
         };
@@ -205,7 +216,7 @@ impl Expander<'_> {
             message: format!("{chart} {version}: {}", e.message),
             pointer: chart_at,
         })?;
-        self.finish_helm_release(hr, &spec, loaded, path.to_path_buf(), chart_at, api, crds)
+        self.finish_helm_release(hr, &spec, loaded, path.to_path_buf(), chart_at, env, crds)
     }
 
     /// The files of a chart directory inside a Flux source this tree reads (the repository
@@ -341,7 +352,7 @@ impl Expander<'_> {
         loaded: helm::chart::Chart,
         path: std::path::PathBuf,
         chart_at: &'static str,
-        api: &BTreeSet<String>,
+        env: &HelmEnv,
         crds: &mut BTreeSet<String>,
     ) -> Result<Unit, NotRendered> {
         let ns = hr.key.namespace.clone();
@@ -411,20 +422,20 @@ impl Expander<'_> {
             message: format!("the values cannot be read: {e}"),
             pointer: "/spec/valuesFrom",
         })?;
-        let rendered = release::render(&hr.key.name, &ns, spec, loaded, &path, &values, api)
+        let rendered = release::render(&hr.key.name, &ns, spec, loaded, &path, &values, &env.api)
             .map_err(|e| NotRendered {
-                code: match e.kind {
-                    helm::HelmErrorKind::Chart | helm::HelmErrorKind::KubeVersion => {
-                        Code::HelmChartInvalid
-                    }
-                    helm::HelmErrorKind::ReleaseName | helm::HelmErrorKind::Schema => {
-                        Code::HelmValuesInvalid
-                    }
-                    _ => Code::HelmTemplateFailed,
-                },
-                message: format!("{chart} {version}: {}", e.message),
-                pointer: "/spec/values",
-            })?;
+            code: match e.kind {
+                helm::HelmErrorKind::Chart | helm::HelmErrorKind::KubeVersion => {
+                    Code::HelmChartInvalid
+                }
+                helm::HelmErrorKind::ReleaseName | helm::HelmErrorKind::Schema => {
+                    Code::HelmValuesInvalid
+                }
+                _ => Code::HelmTemplateFailed,
+            },
+            message: format!("{chart} {version}: {}", e.message),
+            pointer: "/spec/values",
+        })?;
         for w in &rendered.warnings {
             let at = self.locate(hr, "/spec/values", true);
             self.out.diagnostics.push(
@@ -450,7 +461,7 @@ impl Expander<'_> {
                 .at(at, "seeded from the release name and namespace"),
             );
         }
-        let catalog = crate::schema::catalog::Catalog::builtin();
+        let catalog = &env.catalog;
         let crd_kinds: BTreeSet<(String, String)> = rendered
             .documents
             .iter()
